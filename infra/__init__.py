@@ -1,0 +1,1 @@
+"""Infrastructure as code: typed environment config, secure constructs and stacks."""

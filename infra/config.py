@@ -1,0 +1,383 @@
+"""Typed per-environment configuration, parsed once from cdk.json context.
+
+Configuration flows one way: ``cdk.json`` context ``environments.{dev,prod}`` ->
+:class:`EnvironmentConfig` (frozen) -> stack keyword arguments. Parsing is strict:
+an unknown or mistyped key fails synthesis with the dotted path of the key, because a
+typo in a retention period should never deploy silently.
+
+This module deliberately imports nothing from ``aws_cdk`` so that tooling and tests
+can read the configuration without starting jsii.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Literal, cast
+
+__all__ = [
+    "ConfigError",
+    "EnvironmentConfig",
+    "GlueConfig",
+    "IngestConfig",
+    "LlmConfig",
+    "RemovalPolicyName",
+    "RetentionConfig",
+    "Zone",
+    "ZoneRetention",
+    "load_environment",
+    "load_environments",
+]
+
+RemovalPolicyName = Literal["destroy", "retain"]
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS: frozenset[int] = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+GLUE_WORKER_TYPES: frozenset[str] = frozenset({"G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X"})
+
+# S3 refuses a transition to STANDARD_IA earlier than 30 days, and a STANDARD_IA ->
+# GLACIER transition less than 30 days after it.
+_MIN_IA_DAYS = 30
+_MIN_DAYS_IN_IA = 30
+# Reddit allows 100 requests per minute per OAuth client; keep headroom for retries.
+_REDDIT_RPM_LIMIT = 100
+
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_SUBREDDIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
+_SCHEDULE_RE = re.compile(
+    r"^(rate\(1 (minute|hour|day)\)|rate\(([2-9]|[1-9]\d+) (minutes|hours|days)\)|cron\([^()]+\))$"
+)
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+
+
+class ConfigError(ValueError):
+    """The cdk.json context is missing a key or holds a bad value; the message names it."""
+
+
+class Zone(StrEnum):
+    """The lake's data zones; one bucket each."""
+
+    RAW = "raw"
+    PROCESSED = "processed"
+    ANALYTICS = "analytics"
+    QUARANTINE = "quarantine"
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneRetention:
+    """Lifecycle of one zone's current objects; ``None`` means "never"."""
+
+    transition_to_ia_days: int | None
+    transition_to_glacier_days: int | None
+    expiration_days: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    """How long each bucket keeps data, and what happens to old versions and failed uploads."""
+
+    zones: Mapping[Zone, ZoneRetention]
+    noncurrent_version_expiration_days: int
+    abort_incomplete_multipart_upload_days: int
+    athena_results_expiration_days: int
+    access_logs_expiration_days: int
+
+    def for_zone(self, zone: Zone) -> ZoneRetention:
+        return self.zones[zone]
+
+
+@dataclass(frozen=True, slots=True)
+class LlmConfig:
+    """Bedrock model and the per-run spend ceiling for opportunity scoring."""
+
+    model_id: str
+    budget_usd_per_run: float
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """Reddit ingestion: incremental window, request budget and Lambda sizing."""
+
+    overlap_seconds: int
+    refresh_max_age_hours: int
+    requests_per_minute: int
+    max_comments_per_post: int
+    memory_mb: int
+    timeout_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class GlueConfig:
+    """Capacity of the processing job."""
+
+    worker_type: str
+    number_of_workers: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentConfig:
+    """Everything that differs between dev and prod, validated."""
+
+    project: str
+    name: str
+    account: str | None
+    region: str
+    subreddits: tuple[str, ...]
+    schedule: str
+    removal_policy: RemovalPolicyName
+    alarm_email: str
+    log_retention_days: int
+    retention: RetentionConfig
+    llm: LlmConfig
+    ingest: IngestConfig
+    glue: GlueConfig
+
+    @property
+    def resource_prefix(self) -> str:
+        """``{project}-{env}``: the start of every resource name and the stack name."""
+        return f"{self.project}-{self.name}"
+
+    @property
+    def stack_name(self) -> str:
+        return self.resource_prefix
+
+    @property
+    def retain_data(self) -> bool:
+        """True where data must outlive the stack (prod)."""
+        return self.removal_policy == "retain"
+
+    def resource_name(self, purpose: str) -> str:
+        """``{project}-{env}-{purpose}``: the one naming rule for named resources."""
+        return f"{self.resource_prefix}-{purpose}"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Section:
+    """A mapping read key by key, so every error carries the full dotted path."""
+
+    def __init__(self, raw: object, path: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{path}: expected an object, got {_describe(raw)}")
+        self._raw: Mapping[str, Any] = raw
+        self._path = path
+        self._read: set[str] = set()
+
+    def _get(self, key: str) -> object:
+        if key not in self._raw:
+            raise ConfigError(f"{self.path_of(key)}: missing required key")
+        self._read.add(key)
+        return self._raw[key]
+
+    def path_of(self, key: str) -> str:
+        return f"{self._path}.{key}"
+
+    def section(self, key: str) -> _Section:
+        return _Section(self._get(key), self.path_of(key))
+
+    def text(self, key: str, *, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{self.path_of(key)}: expected a non-empty string, got {_describe(value)}")
+        if pattern is not None and not pattern.match(value):
+            raise ConfigError(f"{self.path_of(key)}: {value!r} is not {hint or 'valid'}")
+        return value
+
+    def _absent(self, key: str) -> bool:
+        """Optional keys may be null or left out: the CDK CLI drops null context values."""
+        self._read.add(key)
+        return self._raw.get(key) is None
+
+    def optional_text(self, key: str, *, pattern: re.Pattern[str], hint: str) -> str | None:
+        if self._absent(key):
+            return None
+        return self.text(key, pattern=pattern, hint=hint)
+
+    def integer(self, key: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{self.path_of(key)}: expected an integer, got {_describe(value)}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+            raise ConfigError(f"{self.path_of(key)}: {value} must be {bounds}")
+        return value
+
+    def optional_integer(self, key: str, *, minimum: int = 1) -> int | None:
+        if self._absent(key):
+            return None
+        return self.integer(key, minimum=minimum)
+
+    def number(self, key: str, *, minimum: float = 0.0) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{self.path_of(key)}: expected a number, got {_describe(value)}")
+        if value < minimum:
+            raise ConfigError(f"{self.path_of(key)}: {value} must be >= {minimum}")
+        return float(value)
+
+    def texts(self, key: str, *, pattern: re.Pattern[str], hint: str) -> tuple[str, ...]:
+        value = self._get(key)
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"{self.path_of(key)}: expected a non-empty list of strings, got {_describe(value)}")
+        items: list[str] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not pattern.match(item):
+                raise ConfigError(f"{self.path_of(key)}[{index}]: {item!r} is not {hint}")
+            items.append(item)
+        lowered = [item.lower() for item in items]
+        duplicates = sorted({item for item in lowered if lowered.count(item) > 1})
+        if duplicates:
+            raise ConfigError(f"{self.path_of(key)}: duplicate entries {duplicates}")
+        return tuple(items)
+
+    def keys(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def done(self) -> None:
+        """Reject keys nobody read: they are typos or settings that would be silently ignored."""
+        unknown = sorted(set(self._raw) - self._read)
+        if unknown:
+            raise ConfigError(f"{self._path}: unknown key(s) {unknown}; expected only {sorted(self._read)}")
+
+
+def _describe(value: object) -> str:
+    return "null" if value is None else f"{type(value).__name__} {value!r}"
+
+
+def _parse_zone_retention(section: _Section) -> ZoneRetention:
+    ia = section.optional_integer("transition_to_ia_days", minimum=_MIN_IA_DAYS)
+    glacier = section.optional_integer("transition_to_glacier_days")
+    expiration = section.optional_integer("expiration_days")
+    section.done()
+    if ia is not None and glacier is not None and glacier < ia + _MIN_DAYS_IN_IA:
+        raise ConfigError(
+            f"{section.path_of('transition_to_glacier_days')}: {glacier} must be at least "
+            f"{_MIN_DAYS_IN_IA} days after transition_to_ia_days ({ia})"
+        )
+    last_transition = max((d for d in (ia, glacier) if d is not None), default=None)
+    if expiration is not None and last_transition is not None and expiration <= last_transition:
+        raise ConfigError(
+            f"{section.path_of('expiration_days')}: {expiration} must be later than the last transition "
+            f"({last_transition})"
+        )
+    return ZoneRetention(transition_to_ia_days=ia, transition_to_glacier_days=glacier, expiration_days=expiration)
+
+
+def _parse_retention(section: _Section) -> RetentionConfig:
+    zones_section = section.section("zones")
+    zones = {zone: _parse_zone_retention(zones_section.section(zone.value)) for zone in Zone}
+    zones_section.done()
+    retention = RetentionConfig(
+        zones=MappingProxyType(zones),
+        noncurrent_version_expiration_days=section.integer("noncurrent_version_expiration_days", minimum=1),
+        abort_incomplete_multipart_upload_days=section.integer("abort_incomplete_multipart_upload_days", minimum=1),
+        athena_results_expiration_days=section.integer("athena_results_expiration_days", minimum=1),
+        access_logs_expiration_days=section.integer("access_logs_expiration_days", minimum=1),
+    )
+    section.done()
+    # Raw objects carry Reddit usernames: they must be the first data to go.
+    raw_expiry = zones[Zone.RAW].expiration_days
+    raw_key = zones_section.path_of("raw.expiration_days")
+    if raw_expiry is None:
+        raise ConfigError(f"{raw_key}: raw holds usernames and must expire (set a number of days)")
+    for zone, rule in zones.items():
+        if zone is not Zone.RAW and rule.expiration_days is not None and rule.expiration_days < raw_expiry:
+            raise ConfigError(
+                f"{raw_key}: {raw_expiry} must be the shortest expiry, but {zone.value} expires after "
+                f"{rule.expiration_days} days"
+            )
+    return retention
+
+
+def _parse_ingest(section: _Section) -> IngestConfig:
+    ingest = IngestConfig(
+        overlap_seconds=section.integer("overlap_seconds", minimum=0, maximum=86_400),
+        refresh_max_age_hours=section.integer("refresh_max_age_hours", minimum=0),
+        requests_per_minute=section.integer("requests_per_minute", minimum=1, maximum=_REDDIT_RPM_LIMIT),
+        max_comments_per_post=section.integer("max_comments_per_post", minimum=0),
+        memory_mb=section.integer("memory_mb", minimum=128, maximum=10_240),
+        timeout_seconds=section.integer("timeout_seconds", minimum=1, maximum=900),
+    )
+    section.done()
+    return ingest
+
+
+def _parse_environment(project: str, name: str, section: _Section) -> EnvironmentConfig:
+    removal_policy = section.text("removal_policy")
+    if removal_policy not in ("destroy", "retain"):
+        raise ConfigError(f"{section.path_of('removal_policy')}: {removal_policy!r} must be 'destroy' or 'retain'")
+    log_retention_days = section.integer("log_retention_days", minimum=1)
+    if log_retention_days not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            f"{section.path_of('log_retention_days')}: {log_retention_days} is not a CloudWatch Logs "
+            f"retention period; pick one of {sorted(LOG_RETENTION_DAYS)}"
+        )
+
+    llm_section = section.section("llm")
+    llm = LlmConfig(
+        model_id=llm_section.text("model_id"),
+        budget_usd_per_run=llm_section.number("budget_usd_per_run"),
+    )
+    llm_section.done()
+
+    glue_section = section.section("glue")
+    worker_type = glue_section.text("worker_type")
+    if worker_type not in GLUE_WORKER_TYPES:
+        raise ConfigError(
+            f"{glue_section.path_of('worker_type')}: {worker_type!r} is not one of {sorted(GLUE_WORKER_TYPES)}"
+        )
+    glue = GlueConfig(worker_type=worker_type, number_of_workers=glue_section.integer("number_of_workers", minimum=2))
+    glue_section.done()
+
+    config = EnvironmentConfig(
+        project=project,
+        name=name,
+        account=section.optional_text("account", pattern=_ACCOUNT_RE, hint="a 12-digit AWS account id"),
+        region=section.text("region", pattern=_REGION_RE, hint="an AWS region name"),
+        subreddits=section.texts("subreddits", pattern=_SUBREDDIT_RE, hint="a subreddit name"),
+        schedule=section.text(
+            "schedule", pattern=_SCHEDULE_RE, hint="an EventBridge expression like 'rate(1 hour)' or 'cron(...)'"
+        ),
+        removal_policy=cast(RemovalPolicyName, removal_policy),
+        alarm_email=section.text("alarm_email", pattern=_EMAIL_RE, hint="an e-mail address"),
+        log_retention_days=log_retention_days,
+        retention=_parse_retention(section.section("retention")),
+        llm=llm,
+        ingest=_parse_ingest(section.section("ingest")),
+        glue=glue,
+    )
+    section.done()
+    return config
+
+
+def load_environments(context: Mapping[str, Any]) -> dict[str, EnvironmentConfig]:
+    """Parse every environment under ``context["environments"]``, failing on the first bad key."""
+    root = _Section(context, "context")
+    project = root.text("project", pattern=_PROJECT_RE, hint="a lowercase kebab-case project name")
+    environments = root.section("environments")
+    names = list(environments.keys())
+    if not names:
+        raise ConfigError("context.environments: define at least one environment")
+    parsed: dict[str, EnvironmentConfig] = {}
+    for name in names:
+        if not _ENV_NAME_RE.match(name):
+            raise ConfigError(f"context.environments.{name}: environment names are short lowercase words")
+        parsed[name] = _parse_environment(project, name, environments.section(name))
+    return parsed
+
+
+def load_environment(context: Mapping[str, Any], name: str) -> EnvironmentConfig:
+    """Parse all environments (so a broken one is caught early) and return ``name``."""
+    environments = load_environments(context)
+    if name not in environments:
+        raise ConfigError(f"unknown environment {name!r}; valid environments: {', '.join(sorted(environments))}")
+    return environments[name]

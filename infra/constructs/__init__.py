@@ -1,0 +1,1 @@
+"""Our own constructs; secure defaults live here, once."""

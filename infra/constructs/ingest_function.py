@@ -1,0 +1,497 @@
+"""The ingest Lambda and what only it uses: its Reddit secret, cursor table, log group, dead letters and alarms.
+
+The runtime code lives in ``lambdas/ingest`` (handler) and ``lakehouse/{domain,lake}`` (shared
+rules); this construct packages them without Docker and gives the function exactly the access
+the code exercises: objects under ``posts/`` and ``comments/`` of the raw bucket, under
+``ingest/`` of the quarantine bucket, GetItem/PutItem on its own table, one secret.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import IngestConfig
+from infra.constructs.encrypted_log_group import EncryptedLogGroup
+from infra.constructs.nag import acknowledge, iam5_resource_finding
+from infra.constructs.python_bundling import PipLocalBundling, SourceMapping, pip_bundling, python_lambda_code
+from lakehouse.lake.zones import COMMENTS_PREFIX, INGEST_QUARANTINE_PREFIX, POSTS_PREFIX
+
+__all__ = [
+    "INGEST_ARCHITECTURE",
+    "INGEST_HANDLER",
+    "INGEST_RUNTIME",
+    "IngestFunction",
+    "RequestShare",
+    "ingest_bundling",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INGEST_HANDLER = "lambdas.ingest.handler.handler"
+INGEST_RUNTIME = lambda_.Runtime.PYTHON_3_12
+# Graviton: ~20% cheaper per GB-second, and the function mostly waits on Reddit's rate limit.
+INGEST_ARCHITECTURE = lambda_.Architecture.ARM_64
+INGEST_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "ingest" / "requirements.txt"
+# Only what the handler imports at runtime: not lakehouse.local/replay/cli, not the other lambdas.
+INGEST_SOURCES: tuple[SourceMapping, ...] = (
+    (PROJECT_ROOT / "lakehouse" / "__init__.py", "lakehouse/__init__.py"),
+    (PROJECT_ROOT / "lakehouse" / "domain", "lakehouse/domain"),
+    (PROJECT_ROOT / "lakehouse" / "lake", "lakehouse/lake"),
+    (PROJECT_ROOT / "lambdas" / "__init__.py", "lambdas/__init__.py"),
+    (PROJECT_ROOT / "lambdas" / "ingest", "lambdas/ingest"),
+)
+# Powertools reads these; the handler's Logger/Metrics name the same service and namespace.
+POWERTOOLS_SERVICE_NAME = "ingest"
+POWERTOOLS_METRICS_NAMESPACE = "RedditLakehouse"
+
+# Share of the timeout spent on paced Reddit requests; the rest covers retries, writes and cold start.
+_TIMEOUT_SHARE_FOR_REQUESTS = Fraction(4, 5)
+# A full listing is 10 pages of 100; 12 also leaves one /api/info refresh and one comment fetch.
+_MIN_REQUESTS_PER_INVOCATION = 12
+_ALARM_PERIOD = cdk.Duration.minutes(5)
+_DLQ_RETENTION = cdk.Duration.days(14)
+_MAX_EVENT_AGE = cdk.Duration.hours(1)
+
+
+def ingest_bundling() -> PipLocalBundling:
+    """The exact bundler the function's asset uses, for tests that build and measure the package."""
+    return pip_bundling(
+        sources=INGEST_SOURCES,
+        requirements_file=INGEST_REQUIREMENTS,
+        runtime=INGEST_RUNTIME,
+        architecture=INGEST_ARCHITECTURE,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestShare:
+    """One invocation's slice of the Reddit OAuth client's budget.
+
+    All subreddits of a run are ingested at once by separate invocations of one client, so
+    each gets ``total / concurrency`` requests per minute, and no more requests than it can
+    make at that pace within most of its timeout (a run that hits the cap resumes from its
+    cursor next time instead of timing out half-written).
+    """
+
+    requests_per_minute: Fraction
+    max_requests: int
+
+    @classmethod
+    def plan(cls, *, total_requests_per_minute: int, concurrency: int, timeout_seconds: int) -> RequestShare:
+        if total_requests_per_minute < 1 or concurrency < 1 or timeout_seconds < 1:
+            raise ValueError("requests per minute, concurrency and timeout must all be positive")
+        rpm = Fraction(total_requests_per_minute, concurrency)
+        paced = math.floor(rpm * Fraction(timeout_seconds, 60) * _TIMEOUT_SHARE_FOR_REQUESTS)
+        return cls(requests_per_minute=rpm, max_requests=max(_MIN_REQUESTS_PER_INVOCATION, paced))
+
+    @property
+    def requests_per_minute_text(self) -> str:
+        """The rate rounded down to hundredths, so rounding never lets the total exceed the budget."""
+        hundredths = math.floor(self.requests_per_minute * 100)
+        whole, fraction = divmod(hundredths, 100)
+        return str(whole) if fraction == 0 else f"{whole}.{fraction:02d}".rstrip("0")
+
+
+@jsii.implements(lambda_.IDestination)
+class _QueueOnFailure:
+    """An SQS on-failure destination that grants nothing by itself.
+
+    CDK's ``SqsDestination`` would grant queue reads and ``kms:ReEncrypt*`` /
+    ``kms:GenerateDataKey*`` too; the function's access policy already allows exactly
+    ``sqs:SendMessage`` and the key use SQS needs.
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(
+        self,
+        scope: Construct,
+        fn: lambda_.IFunction,
+        options: lambda_.DestinationOptions | None = None,
+        *,
+        type: lambda_.DestinationType | None = None,
+    ) -> lambda_.DestinationConfig:
+        """jsii passes the options struct positionally; the typed interface names its field instead."""
+        return lambda_.DestinationConfig(destination=self._queue.queue_arn)
+
+
+class IngestFunction(Construct):
+    """Fetches one subreddit per invocation into the raw zone; failures land in a queue and page someone."""
+
+    function: lambda_.Function
+    role: iam.Role
+    access_policy: iam.Policy
+    log_group: EncryptedLogGroup
+    reddit_secret: secretsmanager.Secret
+    cursor_table: dynamodb.Table
+    dead_letter_queue: sqs.Queue
+    errors_alarm: cloudwatch.Alarm
+    throttles_alarm: cloudwatch.Alarm
+    dead_letters_alarm: cloudwatch.Alarm
+    request_share: RequestShare
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resource_prefix: str,
+        settings: IngestConfig,
+        concurrency: int,
+        encryption_key: kms.IKey,
+        raw_bucket: s3.IBucket,
+        quarantine_bucket: s3.IBucket,
+        alarm_topic: sns.ITopic,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+        retry_attempts: int = 1,
+        max_event_age: cdk.Duration = _MAX_EVENT_AGE,
+        log_level: str = "INFO",
+    ) -> None:
+        """``concurrency`` is how many invocations run at once (the subreddits of one run).
+
+        ``retry_attempts``: one async retry covers a transient fault; more would overlap the
+        next scheduled run. ``max_event_age``: an event that waited longer is superseded by a
+        later run, which resumes from the cursor anyway.
+        """
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        function_name = f"{resource_prefix}-ingest"
+        self.request_share = RequestShare.plan(
+            total_requests_per_minute=settings.requests_per_minute,
+            concurrency=concurrency,
+            timeout_seconds=settings.timeout_seconds,
+        )
+
+        self.reddit_secret = secretsmanager.Secret(
+            self,
+            "RedditSecret",
+            description=(
+                f"Reddit OAuth app credentials for {function_name}: JSON {{client_id, client_secret, user_agent}}. "
+                "Deployed with placeholder values (client_secret is random): replace all three with the "
+                "Reddit app's before the first run, e.g. `aws secretsmanager put-secret-value`."
+            ),
+            encryption_key=encryption_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps(
+                    {
+                        "client_id": "REPLACE-with-the-reddit-app-client-id",
+                        "user_agent": f"{resource_prefix}/0.1 (ingest; REPLACE-with-u/your-reddit-username)",
+                    }
+                ),
+                generate_string_key="client_secret",
+                exclude_punctuation=True,
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.reddit_secret,
+            "AwsSolutions-SMG4",
+            "Reddit app credentials are issued in Reddit's app console; no API lets a rotation Lambda mint new ones.",
+        )
+
+        self.cursor_table = dynamodb.Table(
+            self,
+            "CursorTable",
+            partition_key=dynamodb.Attribute(name="subreddit", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=encryption_key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            # Losing the cursors means re-reading Reddit from scratch: a retained table is also protected.
+            deletion_protection=removal_policy == cdk.RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+        )
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            queue_name=f"{resource_prefix}-ingest-dead-letters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            retention_period=_DLQ_RETENTION,
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the on-failure destination of the ingest function; a DLQ of a DLQ adds nothing.",
+        )
+
+        self.log_group = EncryptedLogGroup(
+            self,
+            "LogGroup",
+            log_group_name=f"/aws/lambda/{function_name}",
+            encryption_key=encryption_key,
+            retention_in_days=log_retention_days,
+            removal_policy=removal_policy,
+        )
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {function_name}: writes its log group, zones, cursors; reads its secret.",
+        )
+        self.access_policy = iam.Policy(
+            self,
+            "AccessPolicy",
+            roles=[self.role],
+            statements=self._access_statements(
+                region=stack.region,
+                encryption_key=encryption_key,
+                raw_bucket=raw_bucket,
+                quarantine_bucket=quarantine_bucket,
+            ),
+        )
+        self._acknowledge_object_prefixes(raw_bucket, quarantine_bucket)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description="Ingests one subreddit's new and recently active posts into the raw zone.",
+            runtime=INGEST_RUNTIME,
+            architecture=INGEST_ARCHITECTURE,
+            handler=INGEST_HANDLER,
+            code=python_lambda_code(
+                sources=INGEST_SOURCES,
+                requirements_file=INGEST_REQUIREMENTS,
+                runtime=INGEST_RUNTIME,
+                architecture=INGEST_ARCHITECTURE,
+            ),
+            memory_size=settings.memory_mb,
+            timeout=cdk.Duration.seconds(settings.timeout_seconds),
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=self._environment(settings, raw_bucket, quarantine_bucket, log_level),
+            on_failure=_QueueOnFailure(self.dead_letter_queue),
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+        )
+        # Lambda checks the destination permission when the invoke config is created: the
+        # function (and its invoke config) must wait for the policy.
+        self.function.node.add_dependency(self.access_policy)
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        # W3005: lambda.Function always both DependsOn and GetAtt's its role; harmless, not ours to change.
+        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "python3.12 on purpose: the bundled wheels are resolved for cp312; bump runtime and pip target together.",
+        )
+        tracing_policy = self.role.node.try_find_child("DefaultPolicy")
+        if tracing_policy is None:
+            raise RuntimeError("active tracing no longer adds X-Ray permissions to the role's default policy")
+        acknowledge(
+            tracing_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only X-Ray's PutTraceSegments/PutTelemetryRecords live here; X-Ray has no resource-level permissions.",
+        )
+
+        self.errors_alarm = self._alarm(
+            "ErrorsAlarm",
+            f"{function_name}-errors",
+            self.function.metric_errors(period=_ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            "An ingest invocation failed (see its log group and the dead-letter queue).",
+            alarm_topic,
+        )
+        self.throttles_alarm = self._alarm(
+            "ThrottlesAlarm",
+            f"{function_name}-throttles",
+            self.function.metric_throttles(period=_ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            "Ingest invocations were throttled (account concurrency exhausted?).",
+            alarm_topic,
+        )
+        self.dead_letters_alarm = self._alarm(
+            "DeadLettersAlarm",
+            f"{function_name}-dead-letters",
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=_ALARM_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            "An ingest event failed every retry and waits in the dead-letter queue for a redrive.",
+            alarm_topic,
+        )
+
+    def _environment(
+        self, settings: IngestConfig, raw_bucket: s3.IBucket, quarantine_bucket: s3.IBucket, log_level: str
+    ) -> dict[str, str]:
+        """What ``lambdas.ingest.settings.RuntimeSettings.from_env`` and Powertools read."""
+        return {
+            "RAW_URI": f"s3://{raw_bucket.bucket_name}/",
+            "QUARANTINE_URI": f"s3://{quarantine_bucket.bucket_name}/",
+            "CURSOR_TABLE": self.cursor_table.table_name,
+            "REDDIT_SECRET_ARN": self.reddit_secret.secret_arn,
+            "OVERLAP_SECONDS": str(settings.overlap_seconds),
+            "REFRESH_MAX_AGE_HOURS": str(settings.refresh_max_age_hours),
+            "MAX_COMMENTS_PER_POST": str(settings.max_comments_per_post),
+            "REQUESTS_PER_MINUTE": self.request_share.requests_per_minute_text,
+            "MAX_REQUESTS": str(self.request_share.max_requests),
+            "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+
+    def _access_statements(
+        self,
+        *,
+        region: str,
+        encryption_key: kms.IKey,
+        raw_bucket: s3.IBucket,
+        quarantine_bucket: s3.IBucket,
+    ) -> list[iam.PolicyStatement]:
+        """Exactly the calls the code makes, each on the one resource (or prefix) it touches."""
+        raw_prefixes = (f"{POSTS_PREFIX}/*", f"{COMMENTS_PREFIX}/*")
+        quarantine_prefixes = (f"{INGEST_QUARANTINE_PREFIX}/*",)
+
+        def via(service: str) -> dict[str, Any]:
+            return {"kms:ViaService": f"{service}.{region}.amazonaws.com"}
+
+        return [
+            iam.PolicyStatement(
+                sid="WriteOwnLogGroup",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            ),
+            # write_snapshot_set: put the run's parts, list the run's prefix, delete stale parts.
+            iam.PolicyStatement(
+                sid="WriteRawSnapshots",
+                actions=["s3:PutObject", "s3:DeleteObject"],
+                resources=[raw_bucket.arn_for_objects(prefix) for prefix in raw_prefixes],
+            ),
+            iam.PolicyStatement(
+                sid="ListRawSnapshots",
+                actions=["s3:ListBucket"],
+                resources=[raw_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": list(raw_prefixes)}},
+            ),
+            iam.PolicyStatement(
+                sid="WriteQuarantine",
+                actions=["s3:PutObject", "s3:DeleteObject"],
+                resources=[quarantine_bucket.arn_for_objects(prefix) for prefix in quarantine_prefixes],
+            ),
+            iam.PolicyStatement(
+                sid="ListQuarantine",
+                actions=["s3:ListBucket"],
+                resources=[quarantine_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": list(quarantine_prefixes)}},
+            ),
+            # SSE-KMS with a bucket key: a single-part PutObject needs a data key for that bucket only.
+            iam.PolicyStatement(
+                sid="EncryptZoneObjects",
+                actions=["kms:GenerateDataKey"],
+                resources=[encryption_key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        **via("s3"),
+                        "kms:EncryptionContext:aws:s3:arn": [raw_bucket.bucket_arn, quarantine_bucket.bucket_arn],
+                    }
+                },
+            ),
+            # DynamoCursorStore: get_item and a conditional put_item, nothing else.
+            iam.PolicyStatement(
+                sid="ReadWriteCursors",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[self.cursor_table.table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="UseKeyForCursors",
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[encryption_key.key_arn],
+                conditions={"StringEquals": via("dynamodb")},
+            ),
+            iam.PolicyStatement(
+                sid="ReadRedditSecret",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.reddit_secret.secret_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptRedditSecret",
+                actions=["kms:Decrypt"],
+                resources=[encryption_key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        **via("secretsmanager"),
+                        "kms:EncryptionContext:SecretARN": self.reddit_secret.secret_arn,
+                    }
+                },
+            ),
+            # Lambda sends failed async events to the dead-letter queue with this role.
+            iam.PolicyStatement(
+                sid="SendDeadLetters",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="EncryptDeadLetters",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[encryption_key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        **via("sqs"),
+                        "kms:EncryptionContext:aws:sqs:arn": self.dead_letter_queue.queue_arn,
+                    }
+                },
+            ),
+        ]
+
+    def _acknowledge_object_prefixes(self, raw_bucket: s3.IBucket, quarantine_bucket: s3.IBucket) -> None:
+        """One IAM5 acknowledgement per object prefix: keys are per run and part, so they need a wildcard."""
+        prefixes = (
+            (raw_bucket, POSTS_PREFIX),
+            (raw_bucket, COMMENTS_PREFIX),
+            (quarantine_bucket, INGEST_QUARANTINE_PREFIX),
+        )
+        for bucket, name in prefixes:
+            acknowledge(
+                self.access_policy,
+                iam5_resource_finding(self, bucket.arn_for_objects(f"{name}/*")),
+                f"Ingest writes and prunes run-named Parquet parts under {name}/; keys are unknown at deploy time.",
+            )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        alarm_name: str,
+        metric: cloudwatch.IMetric,
+        description: str,
+        topic: sns.ITopic,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=alarm_name,
+            alarm_description=description,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # No invocations means nothing went wrong (the schedule has its own cadence).
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        return alarm

@@ -1,0 +1,1 @@
+"""Deployment units: one stack per environment."""

@@ -1,0 +1,221 @@
+"""The ``lakehouse`` command: the local face of the pipeline.
+
+Subcommands:
+  reddit-replay  serve a corpus as Reddit's OAuth API on 127.0.0.1
+  run            run the pipeline stages locally (see ``lakehouse run --help``)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lakehouse.replay.server import ReplayOptions
+
+
+def _add_replay_fault_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="answer 429 with Retry-After past N requests a minute (default: unlimited)",
+    )
+    parser.add_argument("--inject-429", type=float, default=0.0, metavar="P", help="answer 429 at rate P")
+    parser.add_argument("--inject-5xx", type=float, default=0.0, metavar="P", help="answer 5xx at rate P")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault injector")
+    parser.add_argument(
+        "--retry-after",
+        type=int,
+        default=1,
+        metavar="S",
+        help="Retry-After seconds sent with injected 429s (default 1)",
+    )
+
+
+def _add_synthetic_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--posts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="synthetic corpus: exactly N posts (default: realistic rates)",
+    )
+    parser.add_argument("--days", type=float, default=None, metavar="D", help="synthetic corpus: span in days")
+
+
+def _synthetic_options(args: argparse.Namespace) -> dict[str, object]:
+    options: dict[str, object] = {}
+    if args.posts is not None:
+        options["posts"] = args.posts
+    if args.days is not None:
+        options["days"] = args.days
+    return options
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from lakehouse.replay.corpus import open_corpus
+    from lakehouse.replay.server import ReplayServer
+
+    source = args.corpus
+    corpus = open_corpus(source, **(_synthetic_options(args) if source.startswith("synthetic") else {}))
+    options = ReplayOptions(
+        rate_limit=args.rate_limit,
+        inject_429=args.inject_429,
+        inject_5xx=args.inject_5xx,
+        seed=args.seed,
+        now=args.now,
+        retry_after_seconds=args.retry_after,
+    )
+    server = ReplayServer(corpus, options, host=args.host, port=args.port)
+    print(
+        f"reddit-replay serving {len(corpus.subreddits())} subreddits from {source} at {server.url}",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from lakehouse.local.runner import RunOptions, run
+
+    subreddits = tuple(name.strip() for name in args.subreddits.split(",") if name.strip()) if args.subreddits else None
+    options = RunOptions(
+        source=args.source,
+        lake=Path(args.lake),
+        subreddits=subreddits,
+        now=args.now,
+        run_id=args.run_id,
+        until=args.until,
+        reddit_url=args.reddit_url,
+        replay=ReplayOptions(
+            rate_limit=args.rate_limit,
+            inject_429=args.inject_429,
+            inject_5xx=args.inject_5xx,
+            seed=args.seed,
+            retry_after_seconds=args.retry_after,
+        ),
+        synthetic=_synthetic_options(args),
+        max_requests=args.max_requests,
+        # Pace to the replay server's limit when one is set; real Reddit allows 100 a minute.
+        requests_per_minute=args.rate_limit or (90.0 if args.source == "reddit" else None),
+        retry_base_seconds=args.retry_base,
+    )
+    summary = run(options)
+    text = json.dumps(summary, indent=2, sort_keys=False)
+    if args.summary_json:
+        Path(args.summary_json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.summary_json).write_text(text + "\n")
+    _print_summary(summary)
+    return 0 if summary["ok"] else 1
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    stages = summary["stages"]
+    assert isinstance(stages, dict)
+    ingest = stages["ingest"]
+    print(
+        f"run {summary['run_id']}: ingest {ingest['subreddits']} subreddits, "
+        f"{ingest.get('posts_written', 0)} post snapshots ({ingest.get('new_posts', 0)} new, "
+        f"{ingest.get('refreshed_posts', 0)} refreshed), {ingest.get('comments', 0)} comments, "
+        f"{ingest.get('quarantined', 0)} quarantined; "
+        f"{sum(summary['reddit_requests'].values())} Reddit requests"  # type: ignore[attr-defined]
+    )
+    if ingest["failed"]:
+        for subreddit, error in ingest["failed"].items():
+            print(f"  FAILED r/{subreddit}: {error}", file=sys.stderr)
+    print(f"reconciled: {all(c['balanced'] for c in summary['reconciliation'].values())}")  # type: ignore[attr-defined]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lakehouse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    replay = commands.add_parser("reddit-replay", help="serve a corpus as Reddit's OAuth API")
+    replay.add_argument(
+        "--corpus",
+        required=True,
+        metavar="SOURCE",
+        help="a directory of submissions.jsonl[.gz] (+ comments.jsonl[.gz]) or synthetic[:SEED]",
+    )
+    replay.add_argument("--port", type=int, default=8765, help="port on --host (0 picks a free one)")
+    replay.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    replay.add_argument(
+        "--now",
+        type=float,
+        default=None,
+        metavar="EPOCH",
+        help="virtual clock: only posts created at or before it are visible (default: real time)",
+    )
+    _add_replay_fault_flags(replay)
+    _add_synthetic_flags(replay)
+    replay.set_defaults(handler=_replay)
+
+    run = commands.add_parser("run", help="run the pipeline locally into a lake directory")
+    run.add_argument(
+        "--source",
+        default="synthetic",
+        metavar="SOURCE",
+        help="synthetic[:SEED] (default), replay:DIR, or reddit (real, or --reddit-url)",
+    )
+    run.add_argument("--lake", default=".lake", metavar="DIR", help="the lake directory (default .lake)")
+    run.add_argument(
+        "--subreddits",
+        default=None,
+        metavar="a,b|ALL",
+        help="subreddits to ingest; ALL (the default for replay sources) is every one in the corpus",
+    )
+    run.add_argument(
+        "--now",
+        type=float,
+        default=None,
+        metavar="EPOCH",
+        help="the run's instant: the replay server's virtual clock and the run's start time",
+    )
+    run.add_argument("--run-id", default=None, metavar="ID", help="run id (default local-<UTC time>); reruns overwrite")
+    run.add_argument("--until", default="ingest", metavar="STAGE", help="last stage to run (ingest)")
+    run.add_argument("--summary-json", default=None, metavar="PATH", help="write the run's facts as JSON")
+    run.add_argument(
+        "--reddit-url",
+        default=None,
+        metavar="URL",
+        help="with --source reddit: a Reddit-compatible endpoint (e.g. a reddit-replay server)",
+    )
+    run.add_argument(
+        "--max-requests", type=int, default=60, metavar="N", help="request budget per subreddit and run (default 60)"
+    )
+    run.add_argument(
+        "--retry-base",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="base of the exponential backoff between retries, seconds (default 0.5)",
+    )
+    _add_replay_fault_flags(run)
+    _add_synthetic_flags(run)
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"lakehouse {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

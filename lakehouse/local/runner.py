@@ -1,0 +1,212 @@
+"""``lakehouse run``: the pipeline's stages in order, locally, against a replay server or real Reddit.
+
+Sources:
+- ``synthetic[:SEED]``: the synthetic corpus behind an in-process replay server;
+- ``replay:DIR``: a directory corpus (e.g. ../shared/reddit-real) behind one;
+- ``reddit``: real Reddit (REDDIT_CLIENT_ID / REDDIT_CLIENT_SECRET / REDDIT_USER_AGENT), or any
+  Reddit-compatible endpoint with ``--reddit-url`` (a replay server started separately).
+
+The lake is a directory: ``raw/``, ``quarantine/``, ``state/`` (cursors). Reruns on the same lake
+are incremental. Each stage runs the code the cloud runs: ingestion calls the ingest Lambda's
+handler once per subreddit, with the environment the CDK stack would give it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lakehouse.replay.corpus import Corpus, DirectoryCorpus, open_corpus
+from lakehouse.replay.server import ReplayOptions, running
+
+STAGES = ("ingest",)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    source: str
+    lake: Path
+    subreddits: tuple[str, ...] | None = None  # None: every subreddit of a replay corpus
+    now: float | None = None
+    run_id: str | None = None
+    until: str = STAGES[-1]
+    reddit_url: str | None = None
+    replay: ReplayOptions = field(default_factory=ReplayOptions)
+    synthetic: Mapping[str, Any] = field(default_factory=dict)
+    max_requests: int = 60
+    requests_per_minute: float | None = None
+    retry_base_seconds: float = 0.5
+    overlap_seconds: float = 900.0
+    refresh_max_age_hours: float = 48.0
+    max_comments_per_post: int = 20
+
+    def __post_init__(self) -> None:
+        if self.until not in STAGES:
+            raise ValueError(f"--until must be one of {', '.join(STAGES)}, got {self.until!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class _LambdaContext:
+    """What Powertools reads from a Lambda context, for in-process invocations."""
+
+    function_name: str = "reddit-lakehouse-local-ingest"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:reddit-lakehouse-local-ingest"
+    aws_request_id: str = "local"
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _corpus_for(source: str, synthetic: Mapping[str, Any]) -> Corpus | None:
+    if source.startswith("synthetic"):
+        return open_corpus(source, **synthetic)
+    if source.startswith("replay:"):
+        return open_corpus(source.removeprefix("replay:"))
+    if source == "reddit":
+        return None
+    raise ValueError(f"--source must be synthetic[:SEED], replay:DIR or reddit, got {source!r}")
+
+
+def _subreddits(options: RunOptions, corpus: Corpus | None) -> list[str]:
+    wanted = options.subreddits
+    if wanted and [name.upper() for name in wanted] != ["ALL"]:
+        return list(wanted)
+    if corpus is not None:
+        return corpus.subreddits()
+    if options.reddit_url:
+        with urllib.request.urlopen(f"{options.reddit_url.rstrip('/')}/_corpus", timeout=30) as response:  # noqa: S310  # a URL the user named
+            return list(json.loads(response.read())["subreddits"])
+    raise ValueError("--subreddits is required with --source reddit (ALL needs a replay corpus)")
+
+
+def run(options: RunOptions) -> dict[str, Any]:
+    """Run the stages up to ``options.until``; return the run summary (also what --summary-json writes)."""
+    started = time.monotonic()
+    corpus = _corpus_for(options.source, options.synthetic)
+    run_started_at = options.now if options.now is not None else time.time()
+    run_id = options.run_id or "local-" + datetime.fromtimestamp(run_started_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+    lake = options.lake.resolve()
+    lake.mkdir(parents=True, exist_ok=True)
+    replay_options = ReplayOptions(**{**options.replay.__dict__, "now": options.now})
+    server_context = running(corpus, replay_options) if corpus is not None else nullcontext(None)
+    summary: dict[str, Any] = {
+        "run_id": run_id,
+        "run_started_at": datetime.fromtimestamp(run_started_at, UTC).isoformat(),
+        "source": options.source,
+        "lake": str(lake),
+        "stages": {},
+        "timings_seconds": {},
+    }
+    with server_context as server:
+        base_url = server.url if server is not None else options.reddit_url
+        subreddits = _subreddits(options, corpus)
+        stage_started = time.monotonic()
+        summary["stages"]["ingest"], requests = _ingest(options, lake, base_url, subreddits, run_id, run_started_at)
+        summary["timings_seconds"]["ingest"] = round(time.monotonic() - stage_started, 3)
+        summary["reddit_requests"] = requests
+        if server is not None:
+            summary["replay_server"] = server.stats()
+    if isinstance(corpus, DirectoryCorpus):
+        summary["corpus"] = {"posts": corpus.post_count, "unlisted_posts": len(corpus.unlisted)}
+    summary["reconciliation"] = _reconcile(summary["stages"])
+    summary["timings_seconds"]["total"] = round(time.monotonic() - started, 3)
+    summary["ok"] = not summary["stages"]["ingest"]["failed"] and all(
+        check["balanced"] for check in summary["reconciliation"].values()
+    )
+    return summary
+
+
+def _ingest(
+    options: RunOptions, lake: Path, base_url: str | None, subreddits: list[str], run_id: str, run_started_at: float
+) -> tuple[dict[str, Any], dict[str, int]]:
+    env = {
+        "RAW_URI": str(lake / "raw"),
+        "QUARANTINE_URI": str(lake / "quarantine"),
+        "CURSOR_URI": str(lake / "state"),
+        "MAX_REQUESTS": str(options.max_requests),
+        "REQUESTS_PER_MINUTE": str(options.requests_per_minute or 0),
+        "RETRY_BASE_SECONDS": str(options.retry_base_seconds),
+        "OVERLAP_SECONDS": str(options.overlap_seconds),
+        "REFRESH_MAX_AGE_HOURS": str(options.refresh_max_age_hours),
+        "MAX_COMMENTS_PER_POST": str(options.max_comments_per_post),
+        "REDDIT_BASE_URL": base_url or "",
+        "POWERTOOLS_METRICS_NAMESPACE": "RedditLakehouse",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+    }
+    # What CloudWatch would receive (structured logs and EMF metrics) goes to a file in the lake.
+    log_path = lake / "logs" / run_id / "ingest.jsonl"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    totals: Counter[str] = Counter()
+    requests: Counter[str] = Counter()
+    per_subreddit: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    with _environment(env), log_path.open("a", encoding="utf-8") as log, redirect_stdout(log):
+        from lambdas.ingest.handler import handler  # imported here: Powertools reads its settings at import
+
+        for subreddit in subreddits:
+            event = {"run_id": run_id, "subreddit": subreddit, "run_started_at": run_started_at}
+            try:
+                output = handler(event, _LambdaContext())
+            except Exception as exc:  # one subreddit's failure must not hide the others' results
+                failed[subreddit] = f"{type(exc).__name__}: {exc}"
+                continue
+            totals.update(output["counts"])
+            totals["cap_hits"] += int(output["cap_hit"])
+            totals["rate_limit_waits"] += output["rate_limit_waits"]
+            totals["retries"] += output["retries"]
+            requests.update(output["requests"])
+            per_subreddit[subreddit] = {
+                "status": output["status"],
+                **output["counts"],
+                "cap_hit": output["cap_hit"],
+                "budget_exhausted": output["budget_exhausted"],
+                "requests": sum(output["requests"].values()),
+            }
+            if output["status"] != "ok":
+                failed[subreddit] = output["error"] or output["status"]
+    stage = {
+        "subreddits": len(subreddits),
+        **dict(sorted(totals.items())),
+        "failed": failed,
+        "by_subreddit": per_subreddit,
+    }
+    return stage, dict(sorted(requests.items()))
+
+
+def _reconcile(stages: Mapping[str, Any]) -> dict[str, Any]:
+    ingest = stages["ingest"]
+    received = ingest.get("objects_received", 0)
+    landed = ingest.get("posts_written", 0) + ingest.get("comments", 0)
+    quarantined = ingest.get("quarantined", 0)
+    duplicates = ingest.get("duplicates", 0)
+    return {
+        "ingest": {
+            "rule": "objects received from Reddit = raw rows + quarantined + duplicates dropped within the run",
+            "received": received,
+            "raw_rows": landed,
+            "quarantined": quarantined,
+            "duplicates": duplicates,
+            "balanced": received == landed + quarantined + duplicates,
+        }
+    }

@@ -1,0 +1,1 @@
+"""A local stand-in for the part of Reddit's OAuth API the pipeline uses."""

@@ -1,0 +1,120 @@
+"""Per-subreddit ingestion state: how far the listing has been read, and which recent posts to refresh.
+
+The state moves only after the data it describes is durably written, and never backwards:
+a write carries the new high-water mark and succeeds only if the stored one is not newer
+(a conditional put on DynamoDB; compare-and-replace under a lock for the local file).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from lakehouse.lake.store import ObjectStore
+from lakehouse.lake.zones import subreddit_partition
+
+
+@dataclass(frozen=True, slots=True)
+class RecentPost:
+    created_utc: float
+    comments_fetched: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    subreddit: str
+    newest_created_utc: float
+    newest_id: str | None
+    run_id: str
+    updated_at: float
+    recent: dict[str, RecentPost] = field(default_factory=dict)
+    # The state this run started from: a rerun of the same run id starts there again, so it
+    # re-reads (and rewrites) the same snapshot set instead of overwriting it with less.
+    previous: Cursor | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def base_for(self, run_id: str) -> Cursor | None:
+        """The cursor a run with ``run_id`` starts from."""
+        return self.previous if self.run_id == run_id else self
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> Cursor:
+        recent = {post_id: RecentPost(**value) for post_id, value in (data.get("recent") or {}).items()}
+        return cls(
+            subreddit=data["subreddit"],
+            newest_created_utc=float(data["newest_created_utc"]),
+            newest_id=data.get("newest_id"),
+            run_id=data["run_id"],
+            updated_at=float(data["updated_at"]),
+            recent=recent,
+            previous=cls.from_mapping(data["previous"]) if data.get("previous") else None,
+        )
+
+
+class CursorStore(Protocol):
+    def get(self, subreddit: str) -> Cursor | None: ...
+
+    def advance(self, cursor: Cursor) -> bool:
+        """Store ``cursor`` unless a newer one is stored; True if it was stored."""
+        ...
+
+
+class LakeCursorStore:
+    """Cursors as JSON objects in the lake (``state/cursors/<sub>.json``): the local run's state."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, store: ObjectStore, prefix: str = "cursors/") -> None:
+        self.store = store
+        self.prefix = prefix
+
+    def _key(self, subreddit: str) -> str:
+        return f"{self.prefix}{subreddit_partition(subreddit)}.json"
+
+    def get(self, subreddit: str) -> Cursor | None:
+        data = self.store.get(self._key(subreddit))
+        return Cursor.from_mapping(json.loads(data)) if data is not None else None
+
+    def advance(self, cursor: Cursor) -> bool:
+        with self._lock:
+            current = self.get(cursor.subreddit)
+            if current is not None and current.newest_created_utc > cursor.newest_created_utc:
+                return False
+            self.store.put(self._key(cursor.subreddit), cursor.to_json().encode())
+            return True
+
+
+class DynamoCursorStore:
+    """Cursors in a DynamoDB table keyed by ``subreddit``; the conditional put is the guard."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table_name = table_name
+
+    def get(self, subreddit: str) -> Cursor | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"subreddit": {"S": subreddit.lower()}}, ConsistentRead=True
+        ).get("Item")
+        return Cursor.from_mapping(json.loads(item["state"]["S"])) if item else None
+
+    def advance(self, cursor: Cursor) -> bool:
+        key = cursor.subreddit.lower()
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "subreddit": {"S": key},
+                    "newest_created_utc": {"N": repr(cursor.newest_created_utc)},
+                    "run_id": {"S": cursor.run_id},
+                    "state": {"S": cursor.to_json()},
+                },
+                ConditionExpression="attribute_not_exists(subreddit) OR newest_created_utc <= :new",
+                ExpressionAttributeValues={":new": {"N": repr(cursor.newest_created_utc)}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True

@@ -1,0 +1,135 @@
+"""The ingest Lambda: parse the event, build the clients once per container, run ``ingest_subreddit``.
+
+Event: ``{"run_id": ..., "subreddit": ..., "run_started_at": ISO-8601 or epoch}``.
+Output: counts, the objects written and the Reddit requests by path (see ``IngestResult``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lakehouse.lake.store import ObjectStore, open_store
+from lambdas.ingest.cursors import CursorStore, DynamoCursorStore, LakeCursorStore
+from lambdas.ingest.ingest import IngestRequest, IngestResult, ingest_subreddit
+from lambdas.ingest.reddit_gateway import (
+    RedditConnection,
+    RedditCredentials,
+    RedditGateway,
+    RequestBudget,
+    RequestLog,
+    connect,
+)
+from lambdas.ingest.settings import RuntimeSettings
+
+logger = Logger(service="ingest")
+metrics = Metrics(namespace="RedditLakehouse", service="ingest")
+copy_config_to_registered_loggers(source_logger=logger, include={"lambdas.ingest.ingest"})
+
+
+@dataclass
+class _Clients:
+    """What a container reuses across invocations: stores, cursor state and the praw session."""
+
+    raw: ObjectStore
+    quarantine: ObjectStore
+    cursors: CursorStore
+    reddit: RedditConnection
+
+
+def _credentials(settings: RuntimeSettings) -> RedditCredentials:
+    """From Secrets Manager on AWS; else REDDIT_CLIENT_ID/SECRET/USER_AGENT; a replay server takes any."""
+    if settings.reddit_secret_arn:
+        secret = parameters.get_secret(settings.reddit_secret_arn, transform="json", max_age=300)
+        if not isinstance(secret, dict):
+            raise ValueError("the Reddit secret must be JSON with client_id, client_secret, user_agent")
+        return RedditCredentials(secret["client_id"], secret["client_secret"], secret["user_agent"])
+    env = os.environ
+    if env.get("REDDIT_CLIENT_ID") and env.get("REDDIT_CLIENT_SECRET"):
+        return RedditCredentials(
+            env["REDDIT_CLIENT_ID"],
+            env["REDDIT_CLIENT_SECRET"],
+            env.get("REDDIT_USER_AGENT", "reddit-lakehouse/0.1 (ingest)"),
+        )
+    if settings.reddit_base_url:
+        return RedditCredentials("replay-client", "replay-secret", "reddit-lakehouse/0.1 (replay)")
+    raise ValueError("no Reddit credentials: set REDDIT_SECRET_ARN or REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET")
+
+
+@functools.lru_cache(maxsize=4)
+def _clients(settings: RuntimeSettings) -> _Clients:
+    s3 = boto3.client("s3") if "s3://" in settings.raw_uri + settings.quarantine_uri else None
+    cursors: CursorStore
+    if settings.cursor_table:
+        cursors = DynamoCursorStore(boto3.client("dynamodb"), settings.cursor_table)
+    else:
+        assert settings.cursor_uri is not None
+        cursors = LakeCursorStore(open_store(settings.cursor_uri, s3_client=s3))
+    return _Clients(
+        raw=open_store(settings.raw_uri, s3_client=s3),
+        quarantine=open_store(settings.quarantine_uri, s3_client=s3),
+        cursors=cursors,
+        reddit=connect(_credentials(settings), base_url=settings.reddit_base_url),
+    )
+
+
+def _endpoint(path: str) -> str:
+    """A metric-friendly endpoint name: ``/r/x/new`` -> listing, ``/comments/id`` -> comments."""
+    if path.endswith("/new"):
+        return "listing"
+    if path.startswith("/comments/"):
+        return "comments"
+    return path.strip("/").replace("/", "_")
+
+
+def _record_metrics(result: IngestResult) -> None:
+    counts = result.to_output()["counts"]
+    for name in ("listing_pages", "new_posts", "refreshed_posts", "comments", "quarantined", "posts_written"):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[name])
+    metrics.add_metric(name="reddit_requests", unit=MetricUnit.Count, value=sum(result.requests.values()))
+    by_endpoint: Counter[str] = Counter()
+    for path, count in result.requests.items():
+        by_endpoint[_endpoint(path)] += count
+    for endpoint, count in by_endpoint.items():
+        metrics.add_metric(name=f"requests_{endpoint}", unit=MetricUnit.Count, value=count)
+    metrics.add_metric(name="rate_limit_waits", unit=MetricUnit.Count, value=result.rate_limit_waits)
+    metrics.add_metric(name="cap_hits", unit=MetricUnit.Count, value=int(result.cap_hit))
+    metrics.add_metric(name="duration", unit=MetricUnit.Seconds, value=result.duration_seconds)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = IngestRequest.from_event(event)
+    logger.append_keys(run_id=request.run_id, subreddit=request.subreddit)
+    settings = RuntimeSettings.from_env()
+    clients = _clients(settings)
+    log = RequestLog()
+    clients.reddit.track(log)
+    gateway = RedditGateway(
+        clients.reddit.reddit,
+        budget=RequestBudget(settings.max_requests, settings.requests_per_minute),
+        log=log,
+        retry=settings.retry,
+    )
+    result = ingest_subreddit(
+        request,
+        settings=settings.ingest,
+        gateway=gateway,
+        raw=clients.raw,
+        quarantine=clients.quarantine,
+        cursors=clients.cursors,
+    )
+    _record_metrics(result)
+    logger.info("ingested", extra=result.to_output() | {"objects": len(result.objects)})
+    return result.to_output()

@@ -1,0 +1,398 @@
+"""Ingest one subreddit for one run: the pure logic behind the ingest Lambda and the local run.
+
+1. Listing: ``/r/{sub}/new``, 100 a page, newest first, until a page reaches the cursor minus
+   the overlap window (late-visible posts), the end of the listing, or Reddit's 1,000-item cap.
+2. Refresh: recent posts not in this run's listing are re-read through ``/api/info``, 100 a call.
+3. Comments: for problem posts (the shared rule) whose comment count grew, the top N comments.
+4. Write posts, comments and quarantine rows as this run's snapshot set; only then move the cursor.
+
+Listing pages come first; refresh and comments spend what the request budget has left.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from lakehouse.domain.problem_rule import is_problem
+from lakehouse.domain.reddit import (
+    Quarantined,
+    flatten_comment_tree,
+    listing_children,
+    parse_comment,
+    parse_post,
+    payload_text,
+)
+from lakehouse.lake.store import ObjectStore
+from lakehouse.lake.zones import (
+    COMMENT_SCHEMA,
+    COMMENTS_PREFIX,
+    INGEST_QUARANTINE_PREFIX,
+    POST_SCHEMA,
+    POSTS_PREFIX,
+    QUARANTINE_SCHEMA,
+    fetch_date_of,
+    quarantine_rows,
+    write_snapshot_set,
+)
+from lambdas.ingest.cursors import Cursor, CursorStore, RecentPost
+from lambdas.ingest.reddit_gateway import BudgetExhausted, RedditGateway, RedditUnavailable
+
+logger = logging.getLogger(__name__)
+
+PAGE_LIMIT = 100
+LISTING_CAP = 1000
+INFO_BATCH = 100
+INFO_PATH = "/api/info"
+
+
+class IngestFailed(Exception):
+    """Reddit failed past the retry policy; what was fetched is written, the cursor has not moved."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    run_id: str
+    subreddit: str
+    run_started_at: datetime
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any], *, now: Callable[[], float] = time.time) -> IngestRequest:
+        """Parse the state machine's input; ``run_started_at`` defaults to the invocation time."""
+        missing = [key for key in ("run_id", "subreddit") if not event.get(key)]
+        if missing:
+            raise ValueError(f"ingest event lacks {', '.join(missing)}: {sorted(event)}")
+        started = event.get("run_started_at")
+        if started is None:
+            started_at = datetime.fromtimestamp(now(), UTC)
+        elif isinstance(started, int | float):
+            started_at = datetime.fromtimestamp(float(started), UTC)
+        else:
+            started_at = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+            if started_at.tzinfo is None:
+                started_at = started_at.replace(tzinfo=UTC)
+        return cls(run_id=str(event["run_id"]), subreddit=str(event["subreddit"]), run_started_at=started_at)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    overlap_seconds: float = 900.0
+    refresh_max_age_seconds: float = 48 * 3600.0
+    max_comments_per_post: int = 20
+
+
+@dataclass
+class IngestResult:
+    run_id: str
+    subreddit: str
+    status: str = "ok"
+    listing_pages: int = 0
+    listed_posts: int = 0
+    new_posts: int = 0
+    refreshed_posts: int = 0
+    comments: int = 0
+    posts_written: int = 0
+    quarantined: int = 0
+    objects_received: int = 0
+    duplicates: int = 0
+    cap_hit: bool = False
+    budget_exhausted: bool = False
+    cursor_advanced: bool = False
+    error: str | None = None
+    objects: list[str] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+    rate_limit_waits: int = 0
+    retries: int = 0
+    duration_seconds: float = 0.0
+
+    def to_output(self) -> dict[str, Any]:
+        """The state machine's view: counts, the objects written, and what was asked of Reddit."""
+        return {
+            "run_id": self.run_id,
+            "subreddit": self.subreddit,
+            "status": self.status,
+            "counts": {
+                "listing_pages": self.listing_pages,
+                "listed_posts": self.listed_posts,
+                "new_posts": self.new_posts,
+                "refreshed_posts": self.refreshed_posts,
+                "posts_written": self.posts_written,
+                "comments": self.comments,
+                "quarantined": self.quarantined,
+                "objects_received": self.objects_received,
+                "duplicates": self.duplicates,
+            },
+            "cap_hit": self.cap_hit,
+            "budget_exhausted": self.budget_exhausted,
+            "cursor_advanced": self.cursor_advanced,
+            "error": self.error,
+            "objects": self.objects,
+            "requests": self.requests,
+            "rate_limit_waits": self.rate_limit_waits,
+            "retries": self.retries,
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+@dataclass
+class _Snapshot:
+    """What one invocation has fetched so far, deduplicated by id."""
+
+    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quarantined: list[tuple[Quarantined, str]] = field(default_factory=list)
+    received: Counter[str] = field(default_factory=Counter)
+
+    def add_posts(self, response: Any, endpoint: str, fetched_at: datetime, run_id: str) -> list[dict[str, Any]]:
+        objects, bad = listing_children(response, "t3")
+        self.received["t3"] += len(objects) + len(bad)
+        self.quarantined.extend((item, endpoint) for item in bad)
+        rows = []
+        for obj in objects:
+            parsed = parse_post(obj)
+            if isinstance(parsed, Quarantined):
+                self.quarantined.append((parsed, endpoint))
+                continue
+            row = {**parsed, "fetched_at": fetched_at, "run_id": run_id, "source_endpoint": endpoint}
+            if parsed["id"] in self.posts:
+                self.received["duplicate"] += 1
+            else:
+                self.posts[parsed["id"]] = row
+            rows.append(row)
+        return rows
+
+    def add_comments(self, response: Any, endpoint: str, fetched_at: datetime, run_id: str) -> int:
+        if not isinstance(response, list) or len(response) != 2:
+            self.received["t1"] += 1
+            self.quarantined.append(
+                (Quarantined("t1", None, "comments response is not [post, comments]", payload_text(response)), endpoint)
+            )
+            return 0
+        top_level, bad = listing_children(response[1], "t1")
+        objects = flatten_comment_tree(top_level)
+        self.received["t1"] += len(objects) + len(bad)
+        self.quarantined.extend((item, endpoint) for item in bad)
+        added = 0
+        for obj in objects:
+            parsed = parse_comment(obj)
+            if isinstance(parsed, Quarantined):
+                self.quarantined.append((parsed, endpoint))
+                continue
+            if parsed["id"] in self.comments:
+                self.received["duplicate"] += 1
+                continue
+            self.comments[parsed["id"]] = {
+                **parsed,
+                "fetched_at": fetched_at,
+                "run_id": run_id,
+                "source_endpoint": endpoint,
+            }
+            added += 1
+        return added
+
+
+def ingest_subreddit(
+    request: IngestRequest,
+    *,
+    settings: IngestSettings,
+    gateway: RedditGateway,
+    raw: ObjectStore,
+    quarantine: ObjectStore,
+    cursors: CursorStore,
+    clock: Callable[[], float] = time.time,
+) -> IngestResult:
+    started = time.monotonic()
+    result = IngestResult(run_id=request.run_id, subreddit=request.subreddit)
+    run_now = request.run_started_at.timestamp()
+    fetched_at = datetime.fromtimestamp(clock(), UTC)
+    stored = cursors.get(request.subreddit)
+    cursor = stored.base_for(request.run_id) if stored else None
+    snapshot = _Snapshot()
+    failure: Exception | None = None
+
+    listing_complete = False
+    try:
+        listing_complete = _read_listing(request, settings, gateway, cursor, snapshot, result, fetched_at)
+        listed = set(snapshot.posts)
+        _refresh(request, settings, gateway, cursor, snapshot, result, fetched_at, run_now, listed)
+        _fetch_comments(request, settings, gateway, cursor, snapshot, result, fetched_at)
+    except BudgetExhausted:
+        result.budget_exhausted = True
+    except RedditUnavailable as exc:
+        failure = exc
+        result.error = str(exc)
+        status = getattr(getattr(exc.cause, "response", None), "status_code", None)
+        result.status = "unavailable" if status is not None and 400 <= status < 500 else "failed"
+        logger.warning("reddit unavailable for r/%s: %s", request.subreddit, exc)
+
+    _write(request, snapshot, raw, quarantine, result)
+
+    if listing_complete:
+        result.cursor_advanced = cursors.advance(_next_cursor(request, cursor, snapshot, run_now, settings, clock))
+        if not result.cursor_advanced:
+            logger.info("cursor of r/%s not moved: a newer run already moved it further", request.subreddit)
+    result.requests = dict(sorted(gateway.log.by_path.items()))
+    result.rate_limit_waits = gateway.log.rate_limit_waits
+    result.retries = gateway.log.retries
+    result.duration_seconds = time.monotonic() - started
+    if failure is not None and result.status == "failed":
+        raise IngestFailed(f"r/{request.subreddit} run {request.run_id}: {failure}") from failure
+    return result
+
+
+def _read_listing(
+    request: IngestRequest,
+    settings: IngestSettings,
+    gateway: RedditGateway,
+    cursor: Cursor | None,
+    snapshot: _Snapshot,
+    result: IngestResult,
+    fetched_at: datetime,
+) -> bool:
+    """Read the listing down to the cursor; True when the whole new part was read (or the cap stopped it)."""
+    path = f"/r/{request.subreddit}/new"
+    floor = cursor.newest_created_utc - settings.overlap_seconds if cursor else -math.inf
+    known = set(cursor.recent) if cursor else set()
+    after: str | None = None
+    seen = 0
+    while True:
+        params: dict[str, Any] = {"limit": PAGE_LIMIT}
+        if after:
+            params["after"] = after
+        response = gateway.get(path, params)
+        result.listing_pages += 1
+        rows = snapshot.add_posts(response, path, fetched_at, request.run_id)
+        children = _children_count(response)
+        seen += children
+        result.listed_posts += len(rows)
+        result.new_posts += sum(1 for row in rows if row["id"] not in known and row["created_utc"] > floor)
+        reached_floor = any(row["created_utc"] <= floor for row in rows)
+        after = response.get("data", {}).get("after") if isinstance(response, dict) else None
+        if reached_floor:
+            return True
+        if seen >= LISTING_CAP:
+            # Reddit lists 1,000 items at most: whatever is older is out of reach of this listing.
+            result.cap_hit = True
+            logger.warning(
+                "r/%s: listing cap of %d reached before the cursor; posts may have been missed, poll more often",
+                request.subreddit,
+                LISTING_CAP,
+            )
+            return True
+        if not after or children < PAGE_LIMIT:
+            return True
+
+
+def _children_count(response: Any) -> int:
+    try:
+        return len(response["data"]["children"])
+    except (TypeError, KeyError):
+        return 0
+
+
+def _refresh(
+    request: IngestRequest,
+    settings: IngestSettings,
+    gateway: RedditGateway,
+    cursor: Cursor | None,
+    snapshot: _Snapshot,
+    result: IngestResult,
+    fetched_at: datetime,
+    run_now: float,
+    listed: set[str],
+) -> None:
+    if cursor is None:
+        return
+    oldest = run_now - settings.refresh_max_age_seconds
+    stale = sorted(
+        (post_id for post_id, post in cursor.recent.items() if post.created_utc >= oldest and post_id not in listed),
+        key=lambda post_id: cursor.recent[post_id].created_utc,
+        reverse=True,
+    )
+    for start in range(0, len(stale), INFO_BATCH):
+        batch = stale[start : start + INFO_BATCH]
+        response = gateway.get(INFO_PATH, {"id": ",".join(f"t3_{post_id}" for post_id in batch)})
+        result.refreshed_posts += len(snapshot.add_posts(response, INFO_PATH, fetched_at, request.run_id))
+
+
+def _fetch_comments(
+    request: IngestRequest,
+    settings: IngestSettings,
+    gateway: RedditGateway,
+    cursor: Cursor | None,
+    snapshot: _Snapshot,
+    result: IngestResult,
+    fetched_at: datetime,
+) -> None:
+    if settings.max_comments_per_post <= 0:
+        return
+    fetched_before = {pid: post.comments_fetched for pid, post in (cursor.recent if cursor else {}).items()}
+    candidates = []
+    for post_id, row in snapshot.posts.items():
+        growth = (row["num_comments"] or 0) - fetched_before.get(post_id, 0)
+        if growth > 0 and is_problem(row["title"], row["selftext"]):
+            candidates.append((growth, post_id))
+    for _, post_id in sorted(candidates, reverse=True):
+        path = f"/comments/{post_id}"
+        response = gateway.get(path, {"limit": settings.max_comments_per_post, "sort": "top", "depth": 1})
+        result.comments += snapshot.add_comments(response, path, fetched_at, request.run_id)
+        snapshot.posts[post_id]["_comments_fetched"] = snapshot.posts[post_id]["num_comments"] or 0
+
+
+def _write(
+    request: IngestRequest, snapshot: _Snapshot, raw: ObjectStore, quarantine: ObjectStore, result: IngestResult
+) -> None:
+    fetch_date = fetch_date_of(request.run_started_at)
+    common = {"subreddit": request.subreddit, "fetch_date": fetch_date, "run_id": request.run_id}
+    post_rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in snapshot.posts.values()]
+    result.objects += write_snapshot_set(raw, table=POSTS_PREFIX, rows=post_rows, schema=POST_SCHEMA, **common)
+    result.objects += write_snapshot_set(
+        raw, table=COMMENTS_PREFIX, rows=list(snapshot.comments.values()), schema=COMMENT_SCHEMA, **common
+    )
+    fetched_at = datetime.now(UTC)
+    bad = quarantine_rows(snapshot.quarantined, stage="ingest", run_id=request.run_id, fetched_at=fetched_at)
+    result.objects += write_snapshot_set(
+        quarantine, table=INGEST_QUARANTINE_PREFIX, rows=bad, schema=QUARANTINE_SCHEMA, **common
+    )
+    result.posts_written = len(post_rows)
+    result.comments = len(snapshot.comments)
+    result.quarantined = len(bad)
+    result.duplicates = snapshot.received["duplicate"]
+    result.objects_received = snapshot.received["t3"] + snapshot.received["t1"]
+
+
+def _next_cursor(
+    request: IngestRequest,
+    cursor: Cursor | None,
+    snapshot: _Snapshot,
+    run_now: float,
+    settings: IngestSettings,
+    clock: Callable[[], float],
+) -> Cursor:
+    newest_created = cursor.newest_created_utc if cursor else -math.inf
+    newest_id = cursor.newest_id if cursor else None
+    for post_id, row in snapshot.posts.items():
+        if row["source_endpoint"] != INFO_PATH and row["created_utc"] > newest_created:
+            newest_created, newest_id = row["created_utc"], post_id
+    oldest = run_now - settings.refresh_max_age_seconds
+    recent = {pid: post for pid, post in (cursor.recent if cursor else {}).items() if post.created_utc >= oldest}
+    for post_id, row in snapshot.posts.items():
+        if row["created_utc"] >= oldest:
+            previous = recent.get(post_id)
+            fetched = row.get("_comments_fetched", previous.comments_fetched if previous else 0)
+            recent[post_id] = RecentPost(created_utc=row["created_utc"], comments_fetched=fetched)
+    return Cursor(
+        subreddit=request.subreddit,
+        newest_created_utc=newest_created if math.isfinite(newest_created) else 0.0,
+        newest_id=newest_id,
+        run_id=request.run_id,
+        updated_at=clock(),
+        recent=recent,
+        previous=replace(cursor, previous=None) if cursor else None,
+    )

@@ -1,0 +1,201 @@
+"""Reddit access for ingestion: praw for OAuth and header pacing, our policy for everything else.
+
+- Every HTTP exchange with Reddit is counted by path (retries and token fetches included),
+  because that is what Reddit's rate limit counts.
+- A per-invocation budget caps the requests and paces them to a share of the client's
+  100 requests a minute, so the concurrent subreddits of one run stay under it together.
+- 429: wait ``Retry-After`` (or the backoff, whichever is longer) and retry; 5xx and
+  connection errors: back off and retry. prawcore's own 5xx retry is turned off so there is
+  one retry policy, ours, and every attempt is visible in the counts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import praw
+import prawcore
+import requests
+from prawcore.sessions import FiniteRetryStrategy
+
+
+class BudgetExhausted(Exception):
+    """The invocation's request budget is spent; the caller stops the work that needed more."""
+
+
+class RedditUnavailable(Exception):
+    """Reddit kept failing past the retry policy, or refused the request outright."""
+
+    def __init__(self, path: str, cause: Exception) -> None:
+        super().__init__(f"GET {path} failed: {type(cause).__name__}: {cause}")
+        self.path = path
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class _NoRetry(FiniteRetryStrategy):
+    """prawcore retry strategy that never retries: RedditGateway owns the retry policy."""
+
+    retries: int = 0
+
+    def _sleep_seconds(self) -> float | None:
+        return None  # prawcore sleeps before a retry; with no retries there is nothing to wait for
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 12
+    base_seconds: float = 0.5
+    cap_seconds: float = 30.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter exponential backoff for the ``attempt``-th retry (1-based)."""
+        return rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1)))
+
+
+@dataclass
+class RequestBudget:
+    """At most ``max_requests`` this invocation, no faster than ``requests_per_minute`` (None: unpaced)."""
+
+    max_requests: int
+    requests_per_minute: float | None = None
+    used: int = 0
+    _next_at: float = 0.0
+
+    def take(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> float:
+        """Spend one request; return the seconds slept for pacing."""
+        if self.used >= self.max_requests:
+            raise BudgetExhausted(f"request budget of {self.max_requests} spent")
+        self.used += 1
+        if not self.requests_per_minute:
+            return 0.0
+        now = clock()
+        wait = max(0.0, self._next_at - now)
+        if wait:
+            sleep(wait)
+        self._next_at = max(now, self._next_at) + 60.0 / self.requests_per_minute
+        return wait
+
+    @property
+    def remaining(self) -> int:
+        return self.max_requests - self.used
+
+
+@dataclass
+class RequestLog:
+    """What was asked of Reddit: counts by path, rate-limit waits, retries."""
+
+    by_path: Counter[str] = field(default_factory=Counter)
+    rate_limit_waits: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    retries: int = 0
+
+    def _sleep_seconds(self) -> float | None:
+        return None  # prawcore sleeps before a retry; with no retries there is nothing to wait for
+
+    pacing_seconds: float = 0.0
+
+    def record_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.by_path[request_path(response.url)] += 1
+
+
+def request_path(url: str) -> str:
+    """A request's path as counted: unquoted, without trailing slash or ``.json``."""
+    return unquote(urlsplit(url).path).rstrip("/").removesuffix(".json") or "/"
+
+
+@dataclass(frozen=True, slots=True)
+class RedditCredentials:
+    client_id: str
+    client_secret: str
+    user_agent: str
+
+
+@dataclass
+class RedditConnection:
+    """A praw client and the HTTP session under it, whose every response is counted into one log."""
+
+    reddit: praw.Reddit
+    session: requests.Session
+
+    def track(self, log: RequestLog) -> None:
+        """Count this connection's responses into ``log`` from now on (one log per invocation)."""
+        self.session.hooks["response"] = [log.record_response]
+
+
+def connect(credentials: RedditCredentials, *, base_url: str | None = None) -> RedditConnection:
+    """praw with app-only OAuth; ``base_url`` points it at a Reddit-compatible server (the replay server)."""
+    session = requests.Session()
+    urls: dict[str, Any] = {"oauth_url": base_url, "reddit_url": base_url} if base_url else {}
+    reddit = praw.Reddit(
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        user_agent=credentials.user_agent,
+        check_for_updates=False,
+        check_for_async=False,
+        requestor_kwargs={"session": session},
+        **urls,
+    )
+    core = reddit._core  # prawcore exposes no public switch for its retry strategy
+    if core is not None and hasattr(core, "_retry_strategy_class"):
+        core._retry_strategy_class = _NoRetry
+    return RedditConnection(reddit, session)
+
+
+class RedditGateway:
+    """GET requests to Reddit within a budget, with rate-limit and fault handling."""
+
+    def __init__(
+        self,
+        reddit: praw.Reddit,
+        *,
+        budget: RequestBudget,
+        log: RequestLog,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int | None = None,
+    ) -> None:
+        self.reddit = reddit
+        self.budget = budget
+        self.log = log
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = random.Random(seed)
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        query = {"raw_json": 1, **(params or {})}
+        for attempt in range(1, self.retry.max_attempts + 1):
+            self.log.pacing_seconds += self.budget.take(self._clock, self._sleep)
+            try:
+                return self.reddit.request(method="GET", path=path, params=query)
+            except prawcore.exceptions.TooManyRequests as exc:
+                failure: Exception = exc
+                wait = max(_retry_after(exc), self.retry.backoff(attempt, self._rng))
+                self.log.rate_limit_waits += 1
+                self.log.rate_limit_wait_seconds += wait
+            except (prawcore.exceptions.ServerError, prawcore.exceptions.RequestException) as exc:
+                failure, wait = exc, self.retry.backoff(attempt, self._rng)
+            except prawcore.exceptions.ResponseException as exc:
+                if exc.response.status_code < 500:
+                    raise RedditUnavailable(path, exc) from exc
+                failure, wait = exc, self.retry.backoff(attempt, self._rng)
+            if attempt == self.retry.max_attempts:
+                raise RedditUnavailable(path, failure) from failure
+            self.log.retries += 1
+            self._sleep(wait)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _retry_after(exc: prawcore.exceptions.TooManyRequests) -> float:
+    try:
+        return float(exc.response.headers.get("Retry-After", 0))
+    except (TypeError, ValueError):
+        return 0.0

@@ -1,0 +1,128 @@
+"""The ingest Lambda handler on moto: S3 lake, DynamoDB cursors, Secrets Manager credentials."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
+
+from lakehouse.replay.server import ReplayServer
+from lakehouse.replay.synthetic import SyntheticCorpus
+
+EVENT = json.loads((Path(__file__).parent / "events" / "ingest_event.json").read_text())
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    function_name: str = "reddit-lakehouse-test-ingest"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:reddit-lakehouse-test-ingest"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        for bucket in ("raw-bucket", "quarantine-bucket"):
+            s3.create_bucket(Bucket=bucket)
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName="cursors",
+            KeySchema=[{"AttributeName": "subreddit", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "subreddit", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        secret = boto3.client("secretsmanager").create_secret(
+            Name="reddit",
+            SecretString=json.dumps({"client_id": "cid", "client_secret": "csecret", "user_agent": "tests/1.0"}),
+        )
+        yield {"s3": s3, "dynamodb": dynamodb, "secret_arn": secret["ARN"]}
+
+
+@pytest.fixture
+def handler(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    corpus = SyntheticCorpus(seed=4, subreddits=["python"], days=3)
+    index = corpus.index("python")
+    assert index is not None
+    server = ReplayServer(corpus).start()
+    server.set_clock(index.created[-1])
+    env = {
+        "RAW_URI": "s3://raw-bucket/",
+        "QUARANTINE_URI": "s3://quarantine-bucket/",
+        "CURSOR_TABLE": "cursors",
+        "REDDIT_SECRET_ARN": aws["secret_arn"],
+        "REDDIT_BASE_URL": server.url,
+        "REQUESTS_PER_MINUTE": "0",
+        "MAX_REQUESTS": "40",
+        "POWERTOOLS_METRICS_NAMESPACE": "RedditLakehouse",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    from lambdas.ingest import handler as module
+
+    module._clients.cache_clear()
+    module.metrics.clear_metrics()
+    yield module.handler
+    module._clients.cache_clear()
+    server.stop()
+
+
+def test_handler_writes_raw_parquet_to_s3_and_moves_the_cursor(
+    handler: Any, aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = handler(EVENT, FakeLambdaContext())
+
+    assert output["status"] == "ok"
+    assert output["counts"]["posts_written"] > 0
+    posts_objects = [uri for uri in output["objects"] if "/posts/" in uri]
+    assert posts_objects == [
+        "s3://raw-bucket/posts/subreddit=python/fetch_date=2026-11-01/2026-11-01T00-00-00Z-scheduled.part-00000.parquet"
+    ]
+    body = aws["s3"].get_object(Bucket="raw-bucket", Key=posts_objects[0].removeprefix("s3://raw-bucket/"))["Body"]
+    table = pq.read_table(__import__("io").BytesIO(body.read()))
+    assert table.num_rows == output["counts"]["posts_written"]
+    assert {"id", "payload", "fetched_at", "run_id", "source_endpoint"} <= set(table.schema.names)
+    item = aws["dynamodb"].get_item(TableName="cursors", Key={"subreddit": {"S": "python"}})["Item"]
+    assert item["run_id"]["S"] == EVENT["run_id"]
+    assert output["requests"]["/r/python/new"] == output["counts"]["listing_pages"]
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf
+    metric = emf[-1]
+    assert metric["posts_written"] in (output["counts"]["posts_written"], [output["counts"]["posts_written"]])
+    assert metric["requests_listing"] in (output["counts"]["listing_pages"], [output["counts"]["listing_pages"]])
+
+
+def test_handler_rejects_an_event_without_subreddit(handler: Any) -> None:
+    with pytest.raises(ValueError, match="subreddit"):
+        handler({"run_id": "x"}, FakeLambdaContext())
+
+
+def test_second_invocation_is_incremental_and_conditional_write_guards_the_cursor(
+    handler: Any, aws: dict[str, Any]
+) -> None:
+    first = handler(EVENT, FakeLambdaContext())
+    second = handler({**EVENT, "run_id": "later", "run_started_at": "2026-11-01T01:00:00Z"}, FakeLambdaContext())
+
+    assert second["counts"]["new_posts"] == 0
+    assert second["counts"]["listing_pages"] == 1
+    assert first["cursor_advanced"]
+    assert second["cursor_advanced"]
+    from lambdas.ingest.cursors import Cursor, DynamoCursorStore
+
+    store = DynamoCursorStore(aws["dynamodb"], "cursors")
+    stored = store.get("python")
+    assert stored is not None
+    stale = Cursor("python", stored.newest_created_utc - 1, None, "an-older-run", 0.0)
+    assert not store.advance(stale)
+    assert store.get("python").run_id == "later"  # type: ignore[union-attr]

@@ -1,0 +1,91 @@
+"""The gateway's retry and budget policy, against a replay server with injected faults."""
+
+from __future__ import annotations
+
+import pytest
+
+from lakehouse.replay.server import ReplayServer
+from lakehouse.replay.synthetic import SyntheticCorpus
+from lambdas.ingest.reddit_gateway import (
+    BudgetExhausted,
+    RedditCredentials,
+    RedditGateway,
+    RedditUnavailable,
+    RequestBudget,
+    RequestLog,
+    RetryPolicy,
+    connect,
+)
+
+
+@pytest.fixture
+def server() -> ReplayServer:
+    server = ReplayServer(SyntheticCorpus(seed=1, subreddits=["python"], days=2)).start()
+    yield server  # type: ignore[misc]
+    server.stop()
+
+
+def _gateway(server: ReplayServer, budget: RequestBudget, sleeps: list[float]) -> RedditGateway:
+    connection = connect(RedditCredentials("id", "secret", "tests"), base_url=server.url)
+    log = RequestLog()
+    connection.track(log)
+    return RedditGateway(
+        connection.reddit,
+        budget=budget,
+        log=log,
+        retry=RetryPolicy(max_attempts=4, base_seconds=0.01),
+        sleep=sleeps.append,
+        seed=1,
+    )
+
+
+def test_429_waits_retry_after_then_succeeds(server: ReplayServer) -> None:
+    server.state.options.inject_429 = 1.0
+    server.state.options.retry_after_seconds = 7
+    sleeps: list[float] = []
+    gateway = _gateway(server, RequestBudget(10), sleeps)
+
+    with pytest.raises(RedditUnavailable, match="TooManyRequests"):
+        gateway.get("/r/python/new", {"limit": 5})
+
+    assert sleeps == [7.0, 7.0, 7.0]
+    assert gateway.log.rate_limit_waits == 4
+    assert gateway.log.by_path["/r/python/new"] == 4  # every attempt is a request Reddit counts
+
+
+def test_5xx_is_retried_with_backoff_and_counted(server: ReplayServer) -> None:
+    server.state.options.inject_5xx = 0.5
+    server.state.options.seed = 3
+    sleeps: list[float] = []
+    gateway = _gateway(server, RequestBudget(100), sleeps)
+
+    for _ in range(10):
+        assert gateway.get("/r/python/new", {"limit": 1})["kind"] == "Listing"
+
+    assert gateway.log.retries == len(sleeps) > 0
+    assert all(0 <= s <= 0.08 for s in sleeps)
+    assert gateway.log.by_path["/r/python/new"] == 10 + gateway.log.retries
+
+
+def test_budget_caps_requests_and_paces_them() -> None:
+    clock = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    budget = RequestBudget(max_requests=3, requests_per_minute=30)
+    for _ in range(3):
+        budget.take(lambda: clock[0], sleep)
+    with pytest.raises(BudgetExhausted):
+        budget.take(lambda: clock[0], sleep)
+    assert sleeps == [2.0, 2.0]  # 30 a minute: one every two seconds
+
+
+def test_unknown_subreddit_is_not_retried(server: ReplayServer) -> None:
+    sleeps: list[float] = []
+    gateway = _gateway(server, RequestBudget(10), sleeps)
+    with pytest.raises(RedditUnavailable, match="NotFound"):
+        gateway.get("/r/doesnotexist/new")
+    assert sleeps == []
