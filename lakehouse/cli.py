@@ -109,6 +109,9 @@ def _run(args: argparse.Namespace) -> int:
         # Pace to the replay server's limit when one is set; real Reddit allows 100 a minute.
         requests_per_minute=args.rate_limit or (90.0 if args.source == "reddit" else None),
         retry_base_seconds=args.retry_base,
+        overlap_seconds=args.overlap_seconds,
+        refresh_max_age_hours=args.refresh_max_age_hours,
+        max_comments_per_post=args.max_comments_per_post,
     )
     summary = run(options)
     text = json.dumps(summary, indent=2, sort_keys=False)
@@ -133,6 +136,16 @@ def _print_summary(summary: dict[str, object]) -> None:
     if ingest["failed"]:
         for subreddit, error in ingest["failed"].items():
             print(f"  FAILED r/{subreddit}: {error}", file=sys.stderr)
+    process = stages.get("process")
+    if process and "error" in process:
+        print(f"  FAILED process: {process['error']}", file=sys.stderr)
+    elif process:
+        posts = process["posts"]
+        print(
+            f"process: {posts['raw']} raw post snapshots -> {posts['processed']} processed, {posts['filtered']} "
+            f"filtered, {posts['quarantined']} quarantined, {posts['superseded']} superseded; "
+            f"{process['comments']['processed']} comments"
+        )
     print(f"reconciled: {all(c['balanced'] for c in summary['reconciliation'].values())}")  # type: ignore[attr-defined]
 
 
@@ -184,7 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the run's instant: the replay server's virtual clock and the run's start time",
     )
     run.add_argument("--run-id", default=None, metavar="ID", help="run id (default local-<UTC time>); reruns overwrite")
-    run.add_argument("--until", default="ingest", metavar="STAGE", help="last stage to run (ingest)")
+    run.add_argument(
+        "--until",
+        default="process",
+        choices=["ingest", "process"],
+        help="last stage to run (default: the last one, process)",
+    )
     run.add_argument("--summary-json", default=None, metavar="PATH", help="write the run's facts as JSON")
     run.add_argument(
         "--reddit-url",
@@ -201,6 +219,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         metavar="S",
         help="base of the exponential backoff between retries, seconds (default 0.5)",
+    )
+    run.add_argument(
+        "--overlap-seconds",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="re-read this much before the cursor for late-visible posts (default 900)",
+    )
+    run.add_argument(
+        "--refresh-max-age-hours",
+        type=float,
+        default=48.0,
+        metavar="H",
+        help="refresh engagement of posts younger than this through /api/info; 0 turns it off",
+    )
+    run.add_argument(
+        "--max-comments-per-post",
+        type=int,
+        default=20,
+        metavar="N",
+        help="top comments fetched per problem post; 0 turns comment fetching off",
     )
     _add_replay_fault_flags(run)
     _add_synthetic_flags(run)

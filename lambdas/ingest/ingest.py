@@ -208,20 +208,21 @@ def ingest_subreddit(
     clock: Callable[[], float] = time.time,
 ) -> IngestResult:
     started = time.monotonic()
-    result = IngestResult(run_id=request.run_id, subreddit=request.subreddit)
-    run_now = request.run_started_at.timestamp()
-    fetched_at = datetime.fromtimestamp(clock(), UTC)
     stored = cursors.get(request.subreddit)
-    cursor = stored.base_for(request.run_id) if stored else None
-    snapshot = _Snapshot()
+    work = _Invocation(
+        request=request,
+        settings=settings,
+        gateway=gateway,
+        cursor=stored.base_for(request.run_id) if stored else None,
+        fetched_at=datetime.fromtimestamp(clock(), UTC),
+    )
+    result = work.result
     failure: Exception | None = None
-
     listing_complete = False
     try:
-        listing_complete = _read_listing(request, settings, gateway, cursor, snapshot, result, fetched_at)
-        listed = set(snapshot.posts)
-        _refresh(request, settings, gateway, cursor, snapshot, result, fetched_at, run_now, listed)
-        _fetch_comments(request, settings, gateway, cursor, snapshot, result, fetched_at)
+        listing_complete = work.read_listing()
+        work.refresh()
+        work.fetch_comments()
     except BudgetExhausted:
         result.budget_exhausted = True
     except RedditUnavailable as exc:
@@ -231,10 +232,10 @@ def ingest_subreddit(
         result.status = "unavailable" if status is not None and 400 <= status < 500 else "failed"
         logger.warning("reddit unavailable for r/%s: %s", request.subreddit, exc)
 
-    _write(request, snapshot, raw, quarantine, result)
+    work.write(raw, quarantine)
 
     if listing_complete:
-        result.cursor_advanced = cursors.advance(_next_cursor(request, cursor, snapshot, run_now, settings, clock))
+        result.cursor_advanced = cursors.advance(work.next_cursor(updated_at=clock()))
         if not result.cursor_advanced:
             logger.info("cursor of r/%s not moved: a newer run already moved it further", request.subreddit)
     result.requests = dict(sorted(gateway.log.by_path.items()))
@@ -246,49 +247,6 @@ def ingest_subreddit(
     return result
 
 
-def _read_listing(
-    request: IngestRequest,
-    settings: IngestSettings,
-    gateway: RedditGateway,
-    cursor: Cursor | None,
-    snapshot: _Snapshot,
-    result: IngestResult,
-    fetched_at: datetime,
-) -> bool:
-    """Read the listing down to the cursor; True when the whole new part was read (or the cap stopped it)."""
-    path = f"/r/{request.subreddit}/new"
-    floor = cursor.newest_created_utc - settings.overlap_seconds if cursor else -math.inf
-    known = set(cursor.recent) if cursor else set()
-    after: str | None = None
-    seen = 0
-    while True:
-        params: dict[str, Any] = {"limit": PAGE_LIMIT}
-        if after:
-            params["after"] = after
-        response = gateway.get(path, params)
-        result.listing_pages += 1
-        rows = snapshot.add_posts(response, path, fetched_at, request.run_id)
-        children = _children_count(response)
-        seen += children
-        result.listed_posts += len(rows)
-        result.new_posts += sum(1 for row in rows if row["id"] not in known and row["created_utc"] > floor)
-        reached_floor = any(row["created_utc"] <= floor for row in rows)
-        after = response.get("data", {}).get("after") if isinstance(response, dict) else None
-        if reached_floor:
-            return True
-        if seen >= LISTING_CAP:
-            # Reddit lists 1,000 items at most: whatever is older is out of reach of this listing.
-            result.cap_hit = True
-            logger.warning(
-                "r/%s: listing cap of %d reached before the cursor; posts may have been missed, poll more often",
-                request.subreddit,
-                LISTING_CAP,
-            )
-            return True
-        if not after or children < PAGE_LIMIT:
-            return True
-
-
 def _children_count(response: Any) -> int:
     try:
         return len(response["data"]["children"])
@@ -296,103 +254,150 @@ def _children_count(response: Any) -> int:
         return 0
 
 
-def _refresh(
-    request: IngestRequest,
-    settings: IngestSettings,
-    gateway: RedditGateway,
-    cursor: Cursor | None,
-    snapshot: _Snapshot,
-    result: IngestResult,
-    fetched_at: datetime,
-    run_now: float,
-    listed: set[str],
-) -> None:
-    if cursor is None:
-        return
-    oldest = run_now - settings.refresh_max_age_seconds
-    stale = sorted(
-        (post_id for post_id, post in cursor.recent.items() if post.created_utc >= oldest and post_id not in listed),
-        key=lambda post_id: cursor.recent[post_id].created_utc,
-        reverse=True,
-    )
-    for start in range(0, len(stale), INFO_BATCH):
-        batch = stale[start : start + INFO_BATCH]
-        response = gateway.get(INFO_PATH, {"id": ",".join(f"t3_{post_id}" for post_id in batch)})
-        result.refreshed_posts += len(snapshot.add_posts(response, INFO_PATH, fetched_at, request.run_id))
+@dataclass
+class _Invocation:
+    """One subreddit's ingestion in one run: what it started from and what it has fetched."""
 
+    request: IngestRequest
+    settings: IngestSettings
+    gateway: RedditGateway
+    cursor: Cursor | None
+    fetched_at: datetime
+    snapshot: _Snapshot = field(default_factory=_Snapshot)
+    listed: set[str] = field(default_factory=set)
+    result: IngestResult = field(init=False)
 
-def _fetch_comments(
-    request: IngestRequest,
-    settings: IngestSettings,
-    gateway: RedditGateway,
-    cursor: Cursor | None,
-    snapshot: _Snapshot,
-    result: IngestResult,
-    fetched_at: datetime,
-) -> None:
-    if settings.max_comments_per_post <= 0:
-        return
-    fetched_before = {pid: post.comments_fetched for pid, post in (cursor.recent if cursor else {}).items()}
-    candidates = []
-    for post_id, row in snapshot.posts.items():
-        growth = (row["num_comments"] or 0) - fetched_before.get(post_id, 0)
-        if growth > 0 and is_problem(row["title"], row["selftext"]):
-            candidates.append((growth, post_id))
-    for _, post_id in sorted(candidates, reverse=True):
-        path = f"/comments/{post_id}"
-        response = gateway.get(path, {"limit": settings.max_comments_per_post, "sort": "top", "depth": 1})
-        result.comments += snapshot.add_comments(response, path, fetched_at, request.run_id)
-        snapshot.posts[post_id]["_comments_fetched"] = snapshot.posts[post_id]["num_comments"] or 0
+    def __post_init__(self) -> None:
+        self.result = IngestResult(run_id=self.request.run_id, subreddit=self.request.subreddit)
 
+    @property
+    def run_now(self) -> float:
+        return self.request.run_started_at.timestamp()
 
-def _write(
-    request: IngestRequest, snapshot: _Snapshot, raw: ObjectStore, quarantine: ObjectStore, result: IngestResult
-) -> None:
-    fetch_date = fetch_date_of(request.run_started_at)
-    common = {"subreddit": request.subreddit, "fetch_date": fetch_date, "run_id": request.run_id}
-    post_rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in snapshot.posts.values()]
-    result.objects += write_snapshot_set(raw, table=POSTS_PREFIX, rows=post_rows, schema=POST_SCHEMA, **common)
-    result.objects += write_snapshot_set(
-        raw, table=COMMENTS_PREFIX, rows=list(snapshot.comments.values()), schema=COMMENT_SCHEMA, **common
-    )
-    fetched_at = datetime.now(UTC)
-    bad = quarantine_rows(snapshot.quarantined, stage="ingest", run_id=request.run_id, fetched_at=fetched_at)
-    result.objects += write_snapshot_set(
-        quarantine, table=INGEST_QUARANTINE_PREFIX, rows=bad, schema=QUARANTINE_SCHEMA, **common
-    )
-    result.posts_written = len(post_rows)
-    result.comments = len(snapshot.comments)
-    result.quarantined = len(bad)
-    result.duplicates = snapshot.received["duplicate"]
-    result.objects_received = snapshot.received["t3"] + snapshot.received["t1"]
+    @property
+    def refresh_horizon(self) -> float:
+        """Posts created at or after this instant are recent: refreshed, and kept in the cursor."""
+        return self.run_now - self.settings.refresh_max_age_seconds
 
+    def read_listing(self) -> bool:
+        """Read the listing down to the cursor; True when the whole new part was read (or the cap stopped it)."""
+        path = f"/r/{self.request.subreddit}/new"
+        floor = self.cursor.newest_created_utc - self.settings.overlap_seconds if self.cursor else -math.inf
+        known = set(self.cursor.recent) if self.cursor else set()
+        result = self.result
+        after: str | None = None
+        seen = 0
+        while True:
+            params: dict[str, Any] = {"limit": PAGE_LIMIT}
+            if after:
+                params["after"] = after
+            response = self.gateway.get(path, params)
+            result.listing_pages += 1
+            rows = self.snapshot.add_posts(response, path, self.fetched_at, self.request.run_id)
+            self.listed.update(row["id"] for row in rows)
+            children = _children_count(response)
+            seen += children
+            result.listed_posts += len(rows)
+            result.new_posts += sum(1 for row in rows if row["id"] not in known and row["created_utc"] > floor)
+            after = response.get("data", {}).get("after") if isinstance(response, dict) else None
+            if any(row["created_utc"] <= floor for row in rows):
+                return True
+            if seen >= LISTING_CAP:
+                # Reddit lists 1,000 items at most: whatever is older is out of reach of this listing.
+                result.cap_hit = True
+                logger.warning(
+                    "r/%s: listing cap of %d reached before the cursor; posts may have been missed, poll more often",
+                    self.request.subreddit,
+                    LISTING_CAP,
+                )
+                return True
+            if not after or children < PAGE_LIMIT:
+                return True
 
-def _next_cursor(
-    request: IngestRequest,
-    cursor: Cursor | None,
-    snapshot: _Snapshot,
-    run_now: float,
-    settings: IngestSettings,
-    clock: Callable[[], float],
-) -> Cursor:
-    newest_created = cursor.newest_created_utc if cursor else -math.inf
-    newest_id = cursor.newest_id if cursor else None
-    for post_id, row in snapshot.posts.items():
-        if row["source_endpoint"] != INFO_PATH and row["created_utc"] > newest_created:
-            newest_created, newest_id = row["created_utc"], post_id
-    oldest = run_now - settings.refresh_max_age_seconds
-    recent = {pid: post for pid, post in (cursor.recent if cursor else {}).items() if post.created_utc >= oldest}
-    for post_id, row in snapshot.posts.items():
-        if row["created_utc"] >= oldest:
-            previous = recent.get(post_id)
-            fetched = row.get("_comments_fetched", previous.comments_fetched if previous else 0)
-            recent[post_id] = RecentPost(created_utc=row["created_utc"], comments_fetched=fetched)
-    return Cursor(
-        subreddit=request.subreddit,
-        newest_created_utc=newest_created if math.isfinite(newest_created) else 0.0,
-        newest_id=newest_id,
-        run_id=request.run_id,
-        updated_at=clock(),
-        recent=recent,
-        previous=replace(cursor, previous=None) if cursor else None,
-    )
+    def refresh(self) -> None:
+        """Re-read recent posts the listing did not return, 100 per ``/api/info`` call, newest first."""
+        if self.cursor is None:
+            return
+        recent = self.cursor.recent
+        stale = sorted(
+            (
+                pid
+                for pid, post in recent.items()
+                if post.created_utc >= self.refresh_horizon and pid not in self.listed
+            ),
+            key=lambda pid: recent[pid].created_utc,
+            reverse=True,
+        )
+        for start in range(0, len(stale), INFO_BATCH):
+            batch = stale[start : start + INFO_BATCH]
+            response = self.gateway.get(INFO_PATH, {"id": ",".join(f"t3_{post_id}" for post_id in batch)})
+            rows = self.snapshot.add_posts(response, INFO_PATH, self.fetched_at, self.request.run_id)
+            self.result.refreshed_posts += len(rows)
+
+    def fetch_comments(self) -> None:
+        """Top comments of problem posts whose comment count grew, the most grown first."""
+        limit = self.settings.max_comments_per_post
+        if limit <= 0:
+            return
+        fetched_before = {
+            pid: post.comments_fetched for pid, post in (self.cursor.recent if self.cursor else {}).items()
+        }
+        candidates = []
+        for post_id, row in self.snapshot.posts.items():
+            growth = (row["num_comments"] or 0) - fetched_before.get(post_id, 0)
+            if growth > 0 and is_problem(row["title"], row["selftext"]):
+                candidates.append((growth, post_id))
+        for _, post_id in sorted(candidates, reverse=True):
+            path = f"/comments/{post_id}"
+            response = self.gateway.get(path, {"limit": limit, "sort": "top", "depth": 1})
+            self.snapshot.add_comments(response, path, self.fetched_at, self.request.run_id)
+            post = self.snapshot.posts[post_id]
+            post["_comments_fetched"] = post["num_comments"] or 0
+
+    def write(self, raw: ObjectStore, quarantine: ObjectStore) -> None:
+        """This run's snapshot set for the subreddit: posts, comments, quarantine rows."""
+        request, snapshot, result = self.request, self.snapshot, self.result
+        common = {
+            "subreddit": request.subreddit,
+            "fetch_date": fetch_date_of(request.run_started_at),
+            "run_id": request.run_id,
+        }
+        post_rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in snapshot.posts.values()]
+        result.objects += write_snapshot_set(raw, table=POSTS_PREFIX, rows=post_rows, schema=POST_SCHEMA, **common)
+        result.objects += write_snapshot_set(
+            raw, table=COMMENTS_PREFIX, rows=list(snapshot.comments.values()), schema=COMMENT_SCHEMA, **common
+        )
+        bad = quarantine_rows(snapshot.quarantined, stage="ingest", run_id=request.run_id, fetched_at=self.fetched_at)
+        result.objects += write_snapshot_set(
+            quarantine, table=INGEST_QUARANTINE_PREFIX, rows=bad, schema=QUARANTINE_SCHEMA, **common
+        )
+        result.posts_written = len(post_rows)
+        result.comments = len(snapshot.comments)
+        result.quarantined = len(bad)
+        result.duplicates = snapshot.received["duplicate"]
+        result.objects_received = snapshot.received["t3"] + snapshot.received["t1"]
+
+    def next_cursor(self, *, updated_at: float) -> Cursor:
+        """The high-water mark of the listing, and the recent posts to refresh next time."""
+        cursor = self.cursor
+        newest_created = cursor.newest_created_utc if cursor else -math.inf
+        newest_id = cursor.newest_id if cursor else None
+        for post_id, row in self.snapshot.posts.items():
+            if row["source_endpoint"] != INFO_PATH and row["created_utc"] > newest_created:
+                newest_created, newest_id = row["created_utc"], post_id
+        horizon = self.refresh_horizon
+        recent = {pid: post for pid, post in (cursor.recent if cursor else {}).items() if post.created_utc >= horizon}
+        for post_id, row in self.snapshot.posts.items():
+            if row["created_utc"] >= horizon:
+                previous = recent.get(post_id)
+                fetched = row.get("_comments_fetched", previous.comments_fetched if previous else 0)
+                recent[post_id] = RecentPost(created_utc=row["created_utc"], comments_fetched=fetched)
+        return Cursor(
+            subreddit=self.request.subreddit,
+            newest_created_utc=newest_created if math.isfinite(newest_created) else 0.0,
+            newest_id=newest_id,
+            run_id=self.request.run_id,
+            updated_at=updated_at,
+            recent=recent,
+            previous=replace(cursor, previous=None) if cursor else None,
+        )

@@ -1,0 +1,360 @@
+"""Pure DataFrame -> DataFrame transforms of the processing job (no awsglue import: testable locally).
+
+The order the job applies them: normalize -> validate (bad rows to quarantine) -> latest
+snapshot per id -> filter what nobody should analyse (counted, with reasons) -> enrich and
+scrub PII (one pandas UDF over the shared domain code) -> merge with what processed holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakehouse.domain.enrich import sentiment, text_signals
+from lakehouse.domain.pii import Pseudonymizer, scrub_text
+from lakehouse.domain.problem_rule import RULE_VERSION, match_problem
+from lakehouse.domain.reddit import EARLIEST_CREATED_UTC
+
+ID_REGEX = r"^[0-9a-z]{1,13}$"
+# A post may be created a little "in the future" of the job's clock (clock skew between hosts).
+FUTURE_SKEW_SECONDS = 3600
+PARTITION_COLUMN = "created_month"
+
+# Raw columns and their types; a column missing from an older raw file is added as null.
+RAW_POST_COLUMNS: dict[str, T.DataType] = {
+    "id": T.StringType(),
+    "subreddit_name": T.StringType(),
+    "author": T.StringType(),
+    "title": T.StringType(),
+    "selftext": T.StringType(),
+    "url": T.StringType(),
+    "permalink": T.StringType(),
+    "domain": T.StringType(),
+    "created_utc": T.DoubleType(),
+    "edited_utc": T.DoubleType(),
+    "score": T.LongType(),
+    "upvote_ratio": T.DoubleType(),
+    "num_comments": T.LongType(),
+    "over_18": T.BooleanType(),
+    "stickied": T.BooleanType(),
+    "is_self": T.BooleanType(),
+    "promoted": T.BooleanType(),
+    "distinguished": T.StringType(),
+    "link_flair_text": T.StringType(),
+    "removed_by_category": T.StringType(),
+    "payload": T.StringType(),
+    "fetched_at": T.TimestampType(),
+    "run_id": T.StringType(),
+    "source_endpoint": T.StringType(),
+}
+# Fields read from the payload: absent from older payloads (the corpus spans 2005-2026) -> null.
+PAYLOAD_POST_FIELDS: dict[str, tuple[str, T.DataType]] = {
+    "locked": ("$.locked", T.BooleanType()),
+    "spoiler": ("$.spoiler", T.BooleanType()),
+    "num_crossposts": ("$.num_crossposts", T.LongType()),
+    "is_video": ("$.is_video", T.BooleanType()),
+}
+RAW_COMMENT_COLUMNS: dict[str, T.DataType] = {
+    "id": T.StringType(),
+    "post_id": T.StringType(),
+    "parent_id": T.StringType(),
+    "subreddit_name": T.StringType(),
+    "author": T.StringType(),
+    "body": T.StringType(),
+    "created_utc": T.DoubleType(),
+    "edited_utc": T.DoubleType(),
+    "score": T.LongType(),
+    "depth": T.LongType(),
+    "stickied": T.BooleanType(),
+    "distinguished": T.StringType(),
+    "payload": T.StringType(),
+    "fetched_at": T.TimestampType(),
+    "run_id": T.StringType(),
+    "source_endpoint": T.StringType(),
+}
+
+
+def created_month(created_utc: str = "created_utc") -> Column:
+    """The partition a row lives in: the UTC month it was created (never changes for a post)."""
+    return F.date_format(F.timestamp_seconds(created_utc), "yyyy-MM")
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSettings:
+    """What nobody should analyse. Each exclusion is counted by reason; the rest is flagged, not dropped."""
+
+    drop_promoted: bool = True
+    drop_stickied: bool = True
+    drop_removed_content: bool = True
+
+
+def normalize(raw: DataFrame, columns: dict[str, T.DataType]) -> DataFrame:
+    """Exactly ``columns``, typed; any missing from an older file become null, extra ones are ignored."""
+    present = set(raw.columns)
+    return raw.select(
+        *[
+            (F.col(name).cast(dtype) if name in present else F.lit(None).cast(dtype)).alias(name)
+            for name, dtype in columns.items()
+        ]
+    )
+
+
+def normalize_posts(raw: DataFrame) -> DataFrame:
+    posts = normalize(raw, RAW_POST_COLUMNS)
+    for name, (path, dtype) in PAYLOAD_POST_FIELDS.items():
+        posts = posts.withColumn(name, F.get_json_object("payload", path).cast(dtype))
+    return posts
+
+
+def _first_failure(checks: Sequence[tuple[str, Column]]) -> Column:
+    """The name of the first failed check, or null: ``checks`` are (reason, condition that must hold)."""
+    reason = F.lit(None).cast(T.StringType())
+    for name, holds in reversed(checks):
+        reason = F.when(~F.coalesce(holds, F.lit(False)), F.lit(name)).otherwise(reason)
+    return reason
+
+
+def validate(df: DataFrame, checks: Sequence[tuple[str, Column]]) -> tuple[DataFrame, DataFrame]:
+    """Split into rows passing every check and rows with ``reason`` (the first failed check)."""
+    flagged = df.withColumn("_reason", _first_failure(checks))
+    valid = flagged.where(F.col("_reason").isNull()).drop("_reason")
+    invalid = flagged.where(F.col("_reason").isNotNull()).withColumnRenamed("_reason", "reason")
+    return valid, invalid
+
+
+def post_checks(now_epoch: float) -> list[tuple[str, Column]]:
+    created = F.col("created_utc")
+    return [
+        ("id is not a base36 Reddit id", F.col("id").rlike(ID_REGEX)),
+        ("subreddit is missing", F.length(F.trim(F.col("subreddit_name"))) > 0),
+        ("title is missing", F.col("title").isNotNull()),
+        ("created_utc is missing", created.isNotNull()),
+        ("created_utc is before Reddit existed", created >= F.lit(EARLIEST_CREATED_UTC)),
+        ("created_utc is in the future", created <= F.lit(now_epoch + FUTURE_SKEW_SECONDS)),
+        ("num_comments is negative", F.coalesce(F.col("num_comments"), F.lit(0)) >= 0),
+        ("upvote_ratio is outside [0, 1]", F.coalesce(F.col("upvote_ratio"), F.lit(0.5)).between(0.0, 1.0)),
+        ("fetched_at is missing", F.col("fetched_at").isNotNull()),
+    ]
+
+
+def comment_checks(now_epoch: float) -> list[tuple[str, Column]]:
+    created = F.col("created_utc")
+    return [
+        ("id is not a base36 Reddit id", F.col("id").rlike(ID_REGEX)),
+        ("post_id is not a base36 Reddit id", F.col("post_id").rlike(ID_REGEX)),
+        ("created_utc is missing", created.isNotNull()),
+        ("created_utc is before Reddit existed", created >= F.lit(EARLIEST_CREATED_UTC)),
+        ("created_utc is in the future", created <= F.lit(now_epoch + FUTURE_SKEW_SECONDS)),
+        ("fetched_at is missing", F.col("fetched_at").isNotNull()),
+    ]
+
+
+def latest_snapshot(df: DataFrame, key: str = "id") -> DataFrame:
+    """One row per ``key``: the latest fetch wins (engagement only grows); ties go to the higher score."""
+    order = Window.partitionBy(key).orderBy(
+        F.col("fetched_at").desc(), F.col("score").desc_nulls_last(), F.col("run_id").desc()
+    )
+    return df.withColumn("_rank", F.row_number().over(order)).where(F.col("_rank") == 1).drop("_rank")
+
+
+REMOVED_BODIES = ("[removed]", "[deleted]")
+
+
+def filter_posts(df: DataFrame, settings: FilterSettings) -> tuple[DataFrame, DataFrame]:
+    """Split into posts to keep and posts nobody should analyse, each with its ``reason``."""
+    rules: list[tuple[str, Column]] = []
+    if settings.drop_promoted:
+        rules.append(("promoted", F.coalesce(F.col("promoted"), F.lit(False))))
+    if settings.drop_stickied:
+        rules.append(("stickied", F.coalesce(F.col("stickied"), F.lit(False))))
+    if settings.drop_removed_content:
+        removed_body = F.col("selftext").isin(*REMOVED_BODIES)
+        rules.append(("content removed", removed_body & F.col("removed_by_category").isNotNull()))
+    reason = F.lit(None).cast(T.StringType())
+    for name, excluded in reversed(rules):
+        reason = F.when(excluded, F.lit(name)).otherwise(reason)
+    flagged = df.withColumn("_reason", reason)
+    kept = flagged.where(F.col("_reason").isNull()).drop("_reason")
+    dropped = flagged.where(F.col("_reason").isNotNull()).withColumnRenamed("_reason", "reason")
+    return kept, dropped
+
+
+POST_TEXT_SCHEMA = T.StructType(
+    [
+        T.StructField("title", T.StringType()),
+        T.StructField("body", T.StringType()),
+        T.StructField("url", T.StringType()),
+        T.StructField("permalink", T.StringType()),
+        T.StructField("subreddit", T.StringType()),
+        T.StructField("author_hash", T.StringType()),
+        T.StructField("is_problem", T.BooleanType()),
+        T.StructField("problem_signals", T.ArrayType(T.StringType())),
+        T.StructField("sentiment", T.DoubleType()),
+        T.StructField("language", T.StringType()),
+        T.StructField("title_chars", T.IntegerType()),
+        T.StructField("body_chars", T.IntegerType()),
+        T.StructField("word_count", T.IntegerType()),
+        T.StructField("has_question", T.BooleanType()),
+        T.StructField("has_link", T.BooleanType()),
+        T.StructField("keywords", T.ArrayType(T.StringType())),
+    ]
+)
+
+
+def _post_text_udf(pii_key: bytes) -> object:
+    pseudonyms = Pseudonymizer(pii_key)
+
+    @F.pandas_udf(POST_TEXT_SCHEMA)  # type: ignore[call-overload]
+    def post_text(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            rows = []
+            for title, body, url, permalink, subreddit, author in batch.itertuples(index=False, name=None):
+                # The rule reads the words as written; only its output and the scrubbed text leave.
+                problem = match_problem(title, body)
+                signals = text_signals(title, body)
+                rows.append(
+                    {
+                        "title": scrub_text(title),
+                        "body": scrub_text(body),
+                        "url": pseudonyms.scrub_profile_subreddits(scrub_text(url)),
+                        "permalink": pseudonyms.scrub_profile_subreddits(scrub_text(permalink)),
+                        "subreddit": pseudonyms.subreddit(subreddit),
+                        "author_hash": pseudonyms.author(author),
+                        "is_problem": problem.is_problem,
+                        "problem_signals": list(problem.signals),
+                        **signals.as_dict(),
+                    }
+                )
+            yield pd.DataFrame(rows, columns=POST_TEXT_SCHEMA.fieldNames())
+
+    return post_text
+
+
+def enrich_posts(df: DataFrame, pii_key: bytes) -> DataFrame:
+    """Flag problems, derive text signals, scrub PII; no raw author, e-mail or phone survives."""
+    udf = _post_text_udf(pii_key)
+    text = udf(  # type: ignore[operator]
+        F.struct("title", "selftext", "url", "permalink", "subreddit_name", "author")
+    )
+    enriched = df.withColumn("_text", text)
+    return enriched.select(
+        F.col("id").alias("post_id"),
+        F.col("_text.subreddit").alias("subreddit"),
+        F.col("_text.title").alias("title"),
+        F.col("_text.body").alias("body"),
+        F.col("_text.url").alias("url"),
+        F.col("_text.permalink").alias("permalink"),
+        "domain",
+        F.col("_text.author_hash").alias("author_hash"),
+        "created_utc",
+        F.timestamp_seconds("created_utc").alias("created_at"),
+        F.col("edited_utc").isNotNull().alias("edited"),
+        "score",
+        "upvote_ratio",
+        "num_comments",
+        "num_crossposts",
+        "over_18",
+        "is_self",
+        "is_video",
+        "locked",
+        "spoiler",
+        "distinguished",
+        F.col("link_flair_text").alias("flair"),
+        F.col("_text.is_problem").alias("is_problem"),
+        F.col("_text.problem_signals").alias("problem_signals"),
+        F.lit(RULE_VERSION).alias("problem_rule_version"),
+        F.col("_text.sentiment").alias("sentiment"),
+        F.col("_text.language").alias("language"),
+        F.col("_text.title_chars").alias("title_chars"),
+        F.col("_text.body_chars").alias("body_chars"),
+        F.col("_text.word_count").alias("word_count"),
+        F.col("_text.has_question").alias("has_question"),
+        F.col("_text.has_link").alias("has_link"),
+        F.col("_text.keywords").alias("keywords"),
+        F.col("fetched_at").alias("snapshot_fetched_at"),
+        F.col("run_id").alias("snapshot_run_id"),
+        F.col("fetched_at").alias("first_seen_at"),
+        created_month().alias(PARTITION_COLUMN),
+    )
+
+
+COMMENT_TEXT_SCHEMA = T.StructType(
+    [
+        T.StructField("body", T.StringType()),
+        T.StructField("subreddit", T.StringType()),
+        T.StructField("author_hash", T.StringType()),
+        T.StructField("sentiment", T.DoubleType()),
+    ]
+)
+
+
+def _comment_text_udf(pii_key: bytes) -> object:
+    pseudonyms = Pseudonymizer(pii_key)
+
+    @F.pandas_udf(COMMENT_TEXT_SCHEMA)  # type: ignore[call-overload]
+    def comment_text(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            rows = []
+            for body, subreddit, author in batch.itertuples(index=False, name=None):
+                rows.append(
+                    {
+                        "body": scrub_text(body),
+                        "subreddit": pseudonyms.subreddit(subreddit) if subreddit else None,
+                        "author_hash": pseudonyms.author(author),
+                        "sentiment": sentiment(body) if body and body not in REMOVED_BODIES else 0.0,
+                    }
+                )
+            yield pd.DataFrame(rows, columns=COMMENT_TEXT_SCHEMA.fieldNames())
+
+    return comment_text
+
+
+def enrich_comments(df: DataFrame, pii_key: bytes) -> DataFrame:
+    udf = _comment_text_udf(pii_key)
+    text = udf(F.struct("body", "subreddit_name", "author"))  # type: ignore[operator]
+    return df.withColumn("_text", text).select(
+        F.col("id").alias("comment_id"),
+        "post_id",
+        "parent_id",
+        F.col("_text.subreddit").alias("subreddit"),
+        F.col("_text.body").alias("body"),
+        F.col("_text.author_hash").alias("author_hash"),
+        "created_utc",
+        F.timestamp_seconds("created_utc").alias("created_at"),
+        F.col("edited_utc").isNotNull().alias("edited"),
+        "score",
+        "depth",
+        "stickied",
+        "distinguished",
+        F.col("_text.sentiment").alias("sentiment"),
+        F.col("fetched_at").alias("snapshot_fetched_at"),
+        F.col("run_id").alias("snapshot_run_id"),
+        F.col("fetched_at").alias("first_seen_at"),
+        created_month().alias(PARTITION_COLUMN),
+    )
+
+
+def merge_current(existing: DataFrame | None, incoming: DataFrame, key: str) -> DataFrame:
+    """What processed holds for the touched partitions, updated by this run: one row per ``key``.
+
+    The newest snapshot wins; ``first_seen_at`` keeps the earliest sighting across both.
+    """
+    if existing is None:
+        return incoming
+    both = existing.select(*incoming.columns).unionByName(incoming)
+    first_seen = F.min("first_seen_at").over(Window.partitionBy(key))
+    order = Window.partitionBy(key).orderBy(
+        F.col("snapshot_fetched_at").desc(), F.col("score").desc_nulls_last(), F.col("snapshot_run_id").desc()
+    )
+    return (
+        both.withColumn("_first_seen", first_seen)
+        .withColumn("_rank", F.row_number().over(order))
+        .where(F.col("_rank") == 1)
+        .withColumn("first_seen_at", F.col("_first_seen"))
+        .drop("_rank", "_first_seen")
+    )
