@@ -39,6 +39,8 @@ LOG_RETENTION_DAYS: frozenset[int] = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 GLUE_WORKER_TYPES: frozenset[str] = frozenset({"G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X"})
+# Glue's own default timeout for batch jobs (48 h); a processing run anywhere near it is a bug.
+GLUE_MAX_TIMEOUT_MINUTES = 2880
 
 # S3 refuses a transition to STANDARD_IA earlier than 30 days, and a STANDARD_IA ->
 # GLACIER transition less than 30 days after it.
@@ -116,10 +118,11 @@ class IngestConfig:
 
 @dataclass(frozen=True, slots=True)
 class GlueConfig:
-    """Capacity of the processing job."""
+    """Capacity of the processing job, and how long one run may take before Glue stops it."""
 
     worker_type: str
     number_of_workers: int
+    timeout_minutes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +338,11 @@ def _parse_environment(project: str, name: str, section: _Section) -> Environmen
         raise ConfigError(
             f"{glue_section.path_of('worker_type')}: {worker_type!r} is not one of {sorted(GLUE_WORKER_TYPES)}"
         )
-    glue = GlueConfig(worker_type=worker_type, number_of_workers=glue_section.integer("number_of_workers", minimum=2))
+    glue = GlueConfig(
+        worker_type=worker_type,
+        number_of_workers=glue_section.integer("number_of_workers", minimum=2),
+        timeout_minutes=glue_section.integer("timeout_minutes", minimum=1, maximum=GLUE_MAX_TIMEOUT_MINUTES),
+    )
     glue_section.done()
 
     config = EnvironmentConfig(

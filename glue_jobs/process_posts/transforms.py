@@ -190,6 +190,8 @@ POST_TEXT_SCHEMA = T.StructType(
         T.StructField("body", T.StringType()),
         T.StructField("url", T.StringType()),
         T.StructField("permalink", T.StringType()),
+        T.StructField("domain", T.StringType()),
+        T.StructField("flair", T.StringType()),
         T.StructField("subreddit", T.StringType()),
         T.StructField("author_hash", T.StringType()),
         T.StructField("is_problem", T.BooleanType()),
@@ -213,17 +215,21 @@ def _post_text_udf(pii_key: bytes) -> object:
     def post_text(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             rows = []
-            for title, body, url, permalink, subreddit, author in batch.itertuples(index=False, name=None):
+            for title, body, url, permalink, domain, flair, subreddit, author in batch.itertuples(
+                index=False, name=None
+            ):
                 # The rule reads the words as written; only its output and the scrubbed text leave.
                 problem = match_problem(title, body)
                 signals = text_signals(title, body)
                 rows.append(
                     {
-                        "title": scrub_text(title),
-                        "body": scrub_text(body),
-                        "url": pseudonyms.scrub_profile_subreddits(scrub_text(url)),
-                        "permalink": pseudonyms.scrub_profile_subreddits(scrub_text(permalink)),
-                        "subreddit": pseudonyms.subreddit(subreddit),
+                        "title": scrub_text(title, author),
+                        "body": scrub_text(body, author),
+                        "url": pseudonyms.scrub_profile_subreddits(scrub_text(url, author), author),
+                        "permalink": pseudonyms.scrub_profile_subreddits(scrub_text(permalink, author), author),
+                        "domain": scrub_text(domain, author),
+                        "flair": scrub_text(flair, author),
+                        "subreddit": pseudonyms.subreddit(subreddit, author),
                         "author_hash": pseudonyms.author(author),
                         "is_problem": problem.is_problem,
                         "problem_signals": list(problem.signals),
@@ -239,7 +245,7 @@ def enrich_posts(df: DataFrame, pii_key: bytes) -> DataFrame:
     """Flag problems, derive text signals, scrub PII; no raw author, e-mail or phone survives."""
     udf = _post_text_udf(pii_key)
     text = udf(  # type: ignore[operator]
-        F.struct("title", "selftext", "url", "permalink", "subreddit_name", "author")
+        F.struct("title", "selftext", "url", "permalink", "domain", "link_flair_text", "subreddit_name", "author")
     )
     enriched = df.withColumn("_text", text)
     return enriched.select(
@@ -249,7 +255,7 @@ def enrich_posts(df: DataFrame, pii_key: bytes) -> DataFrame:
         F.col("_text.body").alias("body"),
         F.col("_text.url").alias("url"),
         F.col("_text.permalink").alias("permalink"),
-        "domain",
+        F.col("_text.domain").alias("domain"),
         F.col("_text.author_hash").alias("author_hash"),
         "created_utc",
         F.timestamp_seconds("created_utc").alias("created_at"),
@@ -264,7 +270,7 @@ def enrich_posts(df: DataFrame, pii_key: bytes) -> DataFrame:
         "locked",
         "spoiler",
         "distinguished",
-        F.col("link_flair_text").alias("flair"),
+        F.col("_text.flair").alias("flair"),
         F.col("_text.is_problem").alias("is_problem"),
         F.col("_text.problem_signals").alias("problem_signals"),
         F.lit(RULE_VERSION).alias("problem_rule_version"),
@@ -303,8 +309,8 @@ def _comment_text_udf(pii_key: bytes) -> object:
             for body, subreddit, author in batch.itertuples(index=False, name=None):
                 rows.append(
                     {
-                        "body": scrub_text(body),
-                        "subreddit": pseudonyms.subreddit(subreddit) if subreddit else None,
+                        "body": scrub_text(body, author),
+                        "subreddit": pseudonyms.subreddit(subreddit, author) if subreddit else None,
                         "author_hash": pseudonyms.author(author),
                         "sentiment": sentiment(body) if body and body not in REMOVED_BODIES else 0.0,
                     }

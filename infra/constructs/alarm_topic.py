@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -12,12 +13,16 @@ from constructs import Construct
 __all__ = ["AlarmTopic"]
 
 _CLOUDWATCH = "cloudwatch.amazonaws.com"
+_EVENTBRIDGE = "events.amazonaws.com"
 
 
 class AlarmTopic(Construct):
     """The topic every alarm of the stack notifies; later stages reuse it for their own alarms."""
 
     topic: sns.Topic
+    _encryption_key: kms.IKey
+    _topic_arn: str
+    _event_rules: int
 
     def __init__(
         self,
@@ -62,16 +67,46 @@ class AlarmTopic(Construct):
                 },
             )
         )
-        # SNS encrypts each alarm notification with the lake key on CloudWatch's behalf; the
-        # encryption context limits that use to this topic.
-        topic_arn = stack.format_arn(service="sns", resource=topic_name, arn_format=cdk.ArnFormat.NO_RESOURCE_NAME)
-        added = encryption_key.add_to_resource_policy(
+        self._encryption_key = encryption_key
+        self._topic_arn = stack.format_arn(
+            service="sns", resource=topic_name, arn_format=cdk.ArnFormat.NO_RESOURCE_NAME
+        )
+        self._event_rules = 0
+        self._allow_key_use(_CLOUDWATCH)
+
+    def allow_event_rule(self, rule: events.IRule) -> None:
+        """Let ``rule`` (and no other rule) deliver its events to the topic.
+
+        Like the alarm service, EventBridge must be named in the topic policy and may use the key
+        for this topic only; ``targets.SnsTopic`` would grant both to the service principal
+        without conditions, i.e. to any rule that targets the topic.
+        """
+        stack = cdk.Stack.of(self)
+        self._event_rules += 1
+        self.topic.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(_CLOUDWATCH)],
+                sid=f"EventBridgeRule{self._event_rules}Publish",
+                principals=[iam.ServicePrincipal(_EVENTBRIDGE)],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": rule.rule_arn},
+                },
+            )
+        )
+        if self._event_rules == 1:
+            self._allow_key_use(_EVENTBRIDGE)
+
+    def _allow_key_use(self, service: str) -> None:
+        """SNS encrypts each message with the lake key on ``service``'s behalf, for this topic only."""
+        added = self._encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(service)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
-                conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
+                conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": self._topic_arn}},
             )
         )
         if not added.statement_added:
-            raise ValueError(f"{construct_id}: the key's policy cannot be changed here (imported key?)")
+            raise ValueError(f"{self.node.id}: the key's policy cannot be changed here (imported key?)")

@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-__all__ = ["EncryptedLogGroup", "retention_days"]
+__all__ = ["LOGS_KEY_ACTIONS", "EncryptedLogGroup", "retention_days"]
 
 # jsii enums carry member names, not the day counts, so the config's integer needs a lookup.
 _RETENTION_BY_DAYS = MappingProxyType(
@@ -40,7 +40,7 @@ _RETENTION_BY_DAYS = MappingProxyType(
     }
 )
 # What CloudWatch Logs asks of a customer-managed key (the CloudWatch Logs user guide's key policy).
-_LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
 
 
 def retention_days(days: int) -> logs.RetentionDays:
@@ -87,7 +87,7 @@ class EncryptedLogGroup(logs.LogGroup):
         added = encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=list(_LOGS_KEY_ACTIONS),
+                actions=list(LOGS_KEY_ACTIONS),
                 resources=["*"],
                 # The logs service may use the key for this group's data and nothing else.
                 conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}},

@@ -15,6 +15,8 @@ from infra.constructs.alarm_topic import AlarmTopic
 from infra.constructs.ingest_function import IngestFunction
 from infra.constructs.ingest_schedule import IngestSchedule
 from infra.constructs.lake_storage import LakeStorage
+from infra.constructs.processed_catalog import ProcessedCatalog, database_name
+from infra.constructs.processing_job import ProcessingJob
 
 __all__ = ["LakehouseStack"]
 
@@ -27,6 +29,8 @@ class LakehouseStack(cdk.Stack):
     alarms: AlarmTopic
     ingest: IngestFunction
     ingest_schedule: IngestSchedule
+    processing: ProcessingJob
+    catalog: ProcessedCatalog
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(
@@ -79,6 +83,27 @@ class LakehouseStack(cdk.Stack):
             function=self.ingest.function,
         )
 
+        self.processing = ProcessingJob(
+            self,
+            "Processing",
+            resource_prefix=config.resource_prefix,
+            environment=config.name,
+            settings=config.glue,
+            encryption_key=self.storage.key,
+            raw_bucket=self.storage.raw_bucket,
+            processed_bucket=self.storage.processed_bucket,
+            quarantine_bucket=self.storage.quarantine_bucket,
+            alarms=self.alarms,
+            removal_policy=removal_policy,
+        )
+        self.catalog = ProcessedCatalog(
+            self,
+            "Catalog",
+            database_name=database_name(config.project, config.name),
+            processed_bucket=self.storage.processed_bucket,
+            removal_policy=removal_policy,
+        )
+
         # Generated names differ per deployment; operators and the local tools read them here.
         outputs = {
             "KeyArn": self.storage.key.key_arn,
@@ -93,6 +118,9 @@ class LakehouseStack(cdk.Stack):
             "CursorTableName": self.ingest.cursor_table.table_name,
             "RedditSecretArn": self.ingest.reddit_secret.secret_arn,
             "AlarmTopicArn": self.alarms.topic.topic_arn,
+            "ProcessingJobName": self.processing.job.job_name,
+            "GlueDatabaseName": self.catalog.database.database_name,
+            "PiiSecretArn": self.processing.pii_secret.secret_arn,
         }
         for output_id, value in outputs.items():
             cdk.CfnOutput(self, output_id, value=value)

@@ -42,10 +42,21 @@ _USER_SUBREDDIT = re.compile(r"^u_(.+)$", re.IGNORECASE)
 _DELETED = frozenset({"[deleted]", "[removed]"})
 
 
-def scrub_text(text: str | None) -> str | None:
-    """``text`` with personal data replaced by placeholders (None stays None)."""
+AUTHOR_PLACEHOLDER = "[author]"
+# Shorter names are ordinary words too often ("ab", "me") to be replaced wherever they stand.
+_MIN_AUTHOR_NAME = 3
+
+
+def scrub_text(text: str | None, author: str | None = None) -> str | None:
+    """``text`` with personal data replaced by placeholders (None stays None).
+
+    With ``author`` (the name of whoever wrote the text), the author's own name is replaced
+    wherever it stands as a word: people sign posts, link their own profiles and photo pages.
+    """
     if not text:
         return text
+    if author and len(author) >= _MIN_AUTHOR_NAME and author not in _DELETED:
+        text = re.sub(rf"(?<![\w-]){re.escape(author)}(?![\w-])", AUTHOR_PLACEHOLDER, text, flags=re.IGNORECASE)
     text = _EMAIL.sub(EMAIL_PLACEHOLDER, text)
     text = _PERSONAL_LINK.sub(LINK_PLACEHOLDER, text)
     text = _MENTION.sub(MENTION_PLACEHOLDER, text)
@@ -73,20 +84,28 @@ class Pseudonymizer:
         digest = hmac.new(self.key, name.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
         return digest[:32]
 
-    def subreddit(self, name: str) -> str:
-        """Subreddit names stay, except user-profile subreddits (``u_<name>``), which name a person."""
+    def subreddit(self, name: str, author: str | None = None) -> str:
+        """Subreddit names stay, except those that name a person: user profiles (``u_<name>``)
+        and a subreddit named after the very author posting in it."""
         match = _USER_SUBREDDIT.match(name)
-        if match is None:
-            return name.lower()
-        return f"u_{self.author(match.group(1))}"
+        if match is not None:
+            return f"u_{self.author(match.group(1))}"
+        if _names_author(name, author):
+            return f"u_{self.author(author)}"
+        return name.lower()
 
-    def scrub_profile_subreddits(self, text: str | None) -> str | None:
-        """Permalinks and URLs of posts in user-profile subreddits carry the user's name: replace it."""
+    def scrub_profile_subreddits(self, text: str | None, author: str | None = None) -> str | None:
+        """Permalinks and URLs name their subreddit: replace the ones that name a person."""
         if not text:
             return text
-        return re.sub(
-            r"/r/u_([\w-]+)",
-            lambda m: f"/r/{self.subreddit('u_' + m.group(1))}",
-            text,
-            flags=re.IGNORECASE,
-        )
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            personal = _USER_SUBREDDIT.match(name) is not None or _names_author(name, author)
+            return f"/r/{self.subreddit(name, author)}" if personal else match.group(0)
+
+        return re.sub(r"/r/([\w-]+)", replace, text)
+
+
+def _names_author(subreddit: str, author: str | None) -> bool:
+    return bool(author) and subreddit.lower() == (author or "").lower()

@@ -29,6 +29,15 @@ def key_policy_statements(template: assertions.Template) -> list[dict[str, Any]]
     return statements
 
 
+def key_statements_for_service(template: assertions.Template, service: str) -> list[dict[str, Any]]:
+    """Key policy statements naming ``service`` among their principals (CDK merges equal statements)."""
+    return [
+        statement
+        for statement in key_policy_statements(template)
+        if service in as_list(statement.get("Principal", {}).get("Service", []))
+    ]
+
+
 def bucket_logging_to(template: assertions.Template, prefix: str) -> str:
     """The bucket whose server access logs go under ``prefix`` (each zone bucket has its own)."""
     buckets = template.find_resources(
@@ -41,6 +50,21 @@ def bucket_logging_to(template: assertions.Template, prefix: str) -> str:
 def ingest_function(template: assertions.Template) -> tuple[str, dict[str, Any]]:
     functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": INGEST_HANDLER}})
     return only(functions, "ingest function")
+
+
+def reddit_secret(template: assertions.Template) -> tuple[str, dict[str, Any]]:
+    """The ingest function's Reddit credentials (the stack has other secrets)."""
+    return one(template, "AWS::SecretsManager::Secret", {"Description": Match.string_like_regexp("Reddit OAuth")})
+
+
+def pii_secret(template: assertions.Template) -> tuple[str, dict[str, Any]]:
+    """The processing job's HMAC key for author pseudonyms."""
+    return one(template, "AWS::SecretsManager::Secret", {"Description": Match.string_like_regexp("HMAC key")})
+
+
+def schedule_rules(template: assertions.Template) -> dict[str, Any]:
+    """The EventBridge rules that run on a schedule (the stack also has event-pattern rules)."""
+    return template.find_resources("AWS::Events::Rule", {"Properties": {"ScheduleExpression": Match.any_value()}})
 
 
 def one(template: assertions.Template, resource_type: str, props: Any = None) -> tuple[str, dict[str, Any]]:

@@ -36,6 +36,7 @@ def test_cdk_json_defines_dev_and_prod(context: dict[str, Any]) -> None:
     assert prod.schedule == "rate(15 minutes)"
     assert dev.ingest.requests_per_minute <= 100
     assert dev.glue.number_of_workers < prod.glue.number_of_workers
+    assert 0 < dev.glue.timeout_minutes <= prod.glue.timeout_minutes
     assert dev.account is None  # env-agnostic: deploys to whatever account the CLI uses
 
 
@@ -105,6 +106,9 @@ def test_optional_values_may_be_null_or_absent(context: dict[str, Any]) -> None:
         (("ingest", "memory_mb"), True, r"dev\.ingest\.memory_mb: expected an integer, got bool"),
         (("llm", "budget_usd_per_run"), -1, r"dev\.llm\.budget_usd_per_run: -1 must be >= 0"),
         (("glue", "worker_type"), "G.3X", r"dev\.glue\.worker_type: 'G\.3X' is not one of"),
+        (("glue", "timeout_minutes"), 0, r"dev\.glue\.timeout_minutes: 0 must be between 1 and 2880"),
+        (("glue", "timeout_minutes"), 4320, r"dev\.glue\.timeout_minutes: 4320 must be between 1 and 2880"),
+        (("glue", "timeout_minutes"), None, r"dev\.glue\.timeout_minutes: expected an integer, got null"),
         (("retention", "zones", "processed", "transition_to_ia_days"), 7, r"processed\.transition_to_ia_days: 7"),
         (
             ("retention", "zones", "processed", "transition_to_glacier_days"),

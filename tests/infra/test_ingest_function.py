@@ -26,8 +26,9 @@ from tests.infra.templates import (
     bucket_logging_to,
     ingest_function,
     key_arn,
-    key_policy_statements,
+    key_statements_for_service,
     one,
+    reddit_secret,
     role_statements,
 )
 
@@ -142,7 +143,7 @@ def test_environment_names_the_zones_table_secret_and_request_budget(
     raw_id = bucket_logging_to(template, "raw/")
     quarantine_id = bucket_logging_to(template, "quarantine/")
     table_id, _ = one(template, "AWS::DynamoDB::Table")
-    secret_id, _ = one(template, "AWS::SecretsManager::Secret")
+    secret_id, _ = reddit_secret(template)
     share = _share(config)
     _, function = ingest_function(template)
     assert function["Properties"]["Environment"]["Variables"] == {
@@ -207,15 +208,12 @@ def test_log_group_is_the_functions_own_encrypted_and_kept_per_config(
     )
     _, function = ingest_function(template)
     assert function["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
-    # CloudWatch Logs may use the lake key, but only for this log group's data.
-    logs_statements = [
-        statement
-        for statement in key_policy_statements(template)
-        if statement.get("Principal") == {"Service": f"logs.{REGION}.amazonaws.com"}
+    # CloudWatch Logs may use the lake key for this log group's data by name (Glue's groups have their own).
+    group_arn = {"Fn::Join": ["", [f"arn:aws:logs:{REGION}:", {"Ref": "AWS::AccountId"}, f":log-group:{name}"]]}
+    conditions = [
+        statement["Condition"] for statement in key_statements_for_service(template, f"logs.{REGION}.amazonaws.com")
     ]
-    assert len(logs_statements) == 1
-    condition = logs_statements[0]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
-    assert condition == {"Fn::Join": ["", [f"arn:aws:logs:{REGION}:", {"Ref": "AWS::AccountId"}, f":log-group:{name}"]]}
+    assert {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}} in conditions
 
 
 # --------------------------------------------------------------------------- state and secret
@@ -249,7 +247,8 @@ def test_reddit_secret_is_a_kms_encrypted_placeholder_the_operator_replaces(
     templates: Mapping[str, assertions.Template], env: str
 ) -> None:
     template = templates[env]
-    _, secret = one(template, "AWS::SecretsManager::Secret", {"KmsKeyId": key_arn(template)})
+    _, secret = reddit_secret(template)
+    assert secret["Properties"]["KmsKeyId"] == key_arn(template)
     properties = secret["Properties"]
     assert re.search(r"(?i)placeholder.*replace", properties["Description"])
     generated = properties["GenerateSecretString"]
@@ -307,9 +306,9 @@ def test_table_secret_queue_and_log_grants_name_their_one_resource(
     template = templates[env]
     grants = _grants(role_statements(template, _role_id(template)))
     table_id, _ = one(template, "AWS::DynamoDB::Table")
-    secret_id, _ = one(template, "AWS::SecretsManager::Secret")
+    secret_id, _ = reddit_secret(template)
     queue_id, _ = one(template, "AWS::SQS::Queue")
-    log_group_id, _ = one(template, "AWS::Logs::LogGroup")
+    log_group_id, _ = one(template, "AWS::Logs::LogGroup")  # the stack's only log group CDK creates
     expected = {
         "dynamodb:GetItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:PutItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
@@ -379,12 +378,13 @@ def test_failed_async_invocations_land_in_an_encrypted_tls_only_queue(
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_errors_throttles_and_dead_letters_alarm_the_topic(
-    templates: Mapping[str, assertions.Template], env: str
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template = templates[env]
     function_id, _ = ingest_function(template)
     queue_id, _ = one(template, "AWS::SQS::Queue")
     topic_id, _ = one(template, "AWS::SNS::Topic")
+    prefix = configs[env].resource_prefix
     common = {
         "AlarmActions": [{"Ref": topic_id}],
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",
@@ -412,7 +412,10 @@ def test_errors_throttles_and_dead_letters_alarm_the_topic(
             "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
         },
     )
-    template.resource_count_is("AWS::CloudWatch::Alarm", 3)
+    ingest_alarms = template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": Match.string_like_regexp(f"^{prefix}-ingest-")}}
+    )
+    assert len(ingest_alarms) == 3
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -450,11 +453,7 @@ def test_alarm_topic_is_encrypted_tls_only_and_mails_the_operator(
         },
     )
     # CloudWatch may have SNS use the lake key for this topic's messages, nothing else.
-    cloudwatch = [
-        statement
-        for statement in key_policy_statements(template)
-        if statement.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
-    ]
+    cloudwatch = key_statements_for_service(template, "cloudwatch.amazonaws.com")
     assert len(cloudwatch) == 1
     assert sorted(cloudwatch[0]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     topic_arn = {"Fn::Join": ["", [f"arn:aws:sns:{REGION}:", {"Ref": "AWS::AccountId"}, f":{topic_name}"]]}
@@ -475,7 +474,7 @@ def test_state_outlives_the_stack_only_where_config_says_retain(
 def test_operators_find_the_generated_names_in_outputs(templates: Mapping[str, assertions.Template], env: str) -> None:
     template = templates[env]
     table_id, _ = one(template, "AWS::DynamoDB::Table")
-    secret_id, _ = one(template, "AWS::SecretsManager::Secret")
+    secret_id, _ = reddit_secret(template)
     outputs = {output["Value"].get("Ref") for output in template.find_outputs("*").values()}
     assert {table_id, secret_id} <= outputs
 

@@ -14,7 +14,7 @@ from aws_cdk import assertions
 from infra.config import EnvironmentConfig
 from infra.constructs.ingest_schedule import MAX_TARGETS_PER_RULE
 from lambdas.ingest.ingest import IngestRequest
-from tests.infra.templates import ingest_function
+from tests.infra.templates import ingest_function, schedule_rules
 
 pytestmark = pytest.mark.cdk
 
@@ -24,11 +24,7 @@ EVENT_TIME = "2026-11-01T00:15:00Z"
 
 
 def _targets(template: assertions.Template) -> list[dict[str, Any]]:
-    return [
-        target
-        for rule in template.find_resources("AWS::Events::Rule").values()
-        for target in rule["Properties"]["Targets"]
-    ]
+    return [target for rule in schedule_rules(template).values() for target in rule["Properties"]["Targets"]]
 
 
 def _delivered(target: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,7 +43,7 @@ def test_rules_follow_the_environment_schedule_with_at_most_five_targets(
     templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template, config = templates[env], configs[env]
-    rules = template.find_resources("AWS::Events::Rule")
+    rules = schedule_rules(template)
     assert len(rules) == math.ceil(len(config.subreddits) / MAX_TARGETS_PER_RULE)
     for rule in rules.values():
         properties = rule["Properties"]
@@ -77,7 +73,7 @@ def test_each_subreddit_is_one_target_invoking_the_ingest_function(
         },
     )
     source_rules = {permission["Properties"]["SourceArn"]["Fn::GetAtt"][0] for permission in permissions.values()}
-    assert source_rules == set(template.find_resources("AWS::Events::Rule"))
+    assert source_rules == set(schedule_rules(template))
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
