@@ -55,9 +55,7 @@ QUICK_SIZE = 2_000
 SEED = 20261101
 RUN_TIMEOUT_SECONDS = 3600.0
 # Our CLI paces `--source reddit` to 90 requests a minute (real Reddit's budget); the replay server
-# here has no rate limit and dlt does not pace at all, so pacing is lifted for ours as well:
-# --rate-limit N only sets that pacing when the server is external, and at this rate it is ~60 us.
-UNPACED_REQUESTS_PER_MINUTE = 1_000_000
+# here has no rate limit and dlt does not pace at all, so pacing is off for ours as well.
 MAX_REQUESTS_PER_SUBREDDIT = 1000
 # dlt's own default for DuckDB is insert_values (SQL INSERT text); parquet is its fastest documented
 # path and the strongest peer; the default is run as well up to --dlt-default-up-to posts (its load
@@ -71,7 +69,7 @@ NOTES = (
     "listing only for both tools: ours runs `lakehouse run --until ingest` with --max-comments-per-post 0 "
     "--refresh-max-age-hours 0 (no processing stage, no comments, no engagement refresh)",
     "pacing off for both: the replay server has no rate limit; dlt does not pace; ours gets "
-    f"--rate-limit {UNPACED_REQUESTS_PER_MINUTE} (else its CLI paces --source reddit to 90 requests/min)",
+    "--requests-per-minute 0 (else its CLI paces --source reddit to 90 requests/min)",
     "dlt-parquet: dlt with loader_file_format='parquet' (its fastest DuckDB path, the strongest peer); "
     "dlt-default: dlt's own default for DuckDB (insert_values)",
     "one replay server process per tool (same corpus, same clock); its CPU and memory are not counted",
@@ -216,8 +214,8 @@ def run_ours(url: str, corpus: CorpusPlan, workdir: Path, run_id: str, now: floa
         "0",
         "--max-requests",
         str(MAX_REQUESTS_PER_SUBREDDIT),
-        "--rate-limit",
-        str(UNPACED_REQUESTS_PER_MINUTE),
+        "--requests-per-minute",
+        "0",
         "--summary-json",
         str(summary_path),
     ]

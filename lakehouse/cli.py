@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         synthetic=_synthetic_options(args),
         max_requests=args.max_requests,
         # Pace to the replay server's limit when one is set; real Reddit allows 100 a minute.
-        requests_per_minute=args.rate_limit or (90.0 if args.source == "reddit" else None),
+        requests_per_minute=_requests_per_minute(args),
         retry_base_seconds=args.retry_base,
         overlap_seconds=args.overlap_seconds,
         refresh_max_age_hours=args.refresh_max_age_hours,
@@ -120,6 +120,13 @@ def _run(args: argparse.Namespace) -> int:
         Path(args.summary_json).write_text(text + "\n")
     _print_summary(summary)
     return 0 if summary["ok"] else 1
+
+
+def _requests_per_minute(args: argparse.Namespace) -> float | None:
+    """Pacing: as asked; else the replay server's limit; else 90 a minute against Reddit (limit 100)."""
+    if args.requests_per_minute is not None:
+        return args.requests_per_minute or None
+    return args.rate_limit or (90.0 if args.source == "reddit" else None)
 
 
 def _print_summary(summary: dict[str, object]) -> None:
@@ -212,6 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--max-requests", type=int, default=60, metavar="N", help="request budget per subreddit and run (default 60)"
+    )
+    run.add_argument(
+        "--requests-per-minute",
+        type=float,
+        default=None,
+        metavar="N",
+        help="pace Reddit requests to N a minute (0: no pacing); default: the replay server's --rate-limit, "
+        "or 90 against Reddit",
     )
     run.add_argument(
         "--retry-base",

@@ -31,6 +31,7 @@ from constructs import Construct
 
 from infra.config import IngestConfig
 from infra.constructs.encrypted_log_group import EncryptedLogGroup
+from infra.constructs.key_grants import read_secret, via_service
 from infra.constructs.nag import acknowledge, iam5_resource_finding
 from infra.constructs.python_bundling import PipLocalBundling, SourceMapping, pip_bundling, python_lambda_code
 from lakehouse.lake.zones import COMMENTS_PREFIX, INGEST_QUARANTINE_PREFIX, POSTS_PREFIX
@@ -369,7 +370,7 @@ class IngestFunction(Construct):
         quarantine_prefixes = (f"{INGEST_QUARANTINE_PREFIX}/*",)
 
         def via(service: str) -> dict[str, Any]:
-            return {"kms:ViaService": f"{service}.{region}.amazonaws.com"}
+            return via_service(service, region)
 
         return [
             iam.PolicyStatement(
@@ -424,22 +425,7 @@ class IngestFunction(Construct):
                 resources=[encryption_key.key_arn],
                 conditions={"StringEquals": via("dynamodb")},
             ),
-            iam.PolicyStatement(
-                sid="ReadRedditSecret",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[self.reddit_secret.secret_arn],
-            ),
-            iam.PolicyStatement(
-                sid="DecryptRedditSecret",
-                actions=["kms:Decrypt"],
-                resources=[encryption_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        **via("secretsmanager"),
-                        "kms:EncryptionContext:SecretARN": self.reddit_secret.secret_arn,
-                    }
-                },
-            ),
+            *read_secret("RedditSecret", self.reddit_secret, encryption_key, region),
             # Lambda sends failed async events to the dead-letter queue with this role.
             iam.PolicyStatement(
                 sid="SendDeadLetters",

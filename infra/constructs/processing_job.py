@@ -34,6 +34,7 @@ from constructs import Construct
 from infra.config import GlueConfig
 from infra.constructs.alarm_topic import AlarmTopic
 from infra.constructs.encrypted_log_group import LOGS_KEY_ACTIONS
+from infra.constructs.key_grants import read_secret, via_service
 from infra.constructs.nag import acknowledge, iam5_resource_finding
 from infra.constructs.processed_catalog import POST_EXCLUSIONS, PROCESSED_COMMENTS, PROCESSED_POSTS
 from infra.constructs.python_zip_asset import PackageSource, PythonZipAsset
@@ -271,7 +272,7 @@ class ProcessingJob(Construct):
             return [bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
 
         def via(service: str) -> dict[str, Any]:
-            return {"kms:ViaService": f"{service}.{region}.amazonaws.com"}
+            return via_service(service, region)
 
         def bucket_context(*buckets: s3.IBucket) -> list[str]:
             # The bucket's ARN with an S3 Bucket Key (SecureBucket's default); the object's without.
@@ -333,22 +334,7 @@ class ProcessingJob(Construct):
                     },
                 },
             ),
-            iam.PolicyStatement(
-                sid="ReadPiiKey",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[self.pii_secret.secret_arn],
-            ),
-            iam.PolicyStatement(
-                sid="DecryptPiiKey",
-                actions=["kms:Decrypt"],
-                resources=[encryption_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        **via("secretsmanager"),
-                        "kms:EncryptionContext:SecretARN": self.pii_secret.secret_arn,
-                    }
-                },
-            ),
+            *read_secret("PiiKey", self.pii_secret, encryption_key, region),
             # CSE-KMS bookmarks: the job itself calls KMS, so there is no kms:ViaService to condition on.
             # This is the role's widest key grant; the conditioned statements above still document
             # (and would alone allow) each other use of the key.
