@@ -113,7 +113,8 @@ def test_enrichment_flags_problems_and_scrubs_personal_data(spark: SparkSession,
         raw_post(
             "pii1",
             title="Is there a tool that syncs invoices? Email me at jane.doe@example.com",
-            selftext="I'm so frustrated. Call +1 555-013-4567 or ping u/jane_doe_99, see instagram.com/janedoe",
+            selftext="I'm so frustrated. Call +1 555-013-4567 or ping u/helper_bob or me (u/jane_doe_99), "
+            "see instagram.com/janedoe",
             author="jane_doe_99",
         ),
         raw_post("calm1", title="No problem! Here's my cat", selftext="", author="[deleted]"),
@@ -129,6 +130,7 @@ def test_enrichment_flags_problems_and_scrubs_personal_data(spark: SparkSession,
     assert "[email]" in pii["title"]
     assert "[phone]" in pii["body"]
     assert "u/[user]" in pii["body"]
+    assert "u/[author]" in pii["body"]  # the author's own name, wherever it stands
     assert "[personal-link]" in pii["body"]
     assert pii["author_hash"] != "jane_doe_99"
     assert len(pii["author_hash"]) == 32
