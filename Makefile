@@ -59,6 +59,8 @@ synth: install
 
 bench: install
 	$(BIN)/python bench/ingest_vs_dlt.py
+	$(BIN)/python bench/process_vs_duckdb.py
+	$(BIN)/python bench/problem_rule/measure.py
 
 clean:
 	rm -rf cdk.out $(LAKE) .pytest_cache .mypy_cache .ruff_cache
