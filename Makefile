@@ -35,6 +35,9 @@ $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@# Bytecode for the project's own modules, as pip writes for installed packages (an editable
+	@# install gets none, and where PYTHONDONTWRITEBYTECODE is set every run would recompile them).
+	$(BIN)/python -m compileall -q lakehouse lambdas glue_jobs infra bench
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json

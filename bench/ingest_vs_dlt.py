@@ -5,7 +5,9 @@
 For each corpus size N: a synthetic corpus of N posts over ceil(N/700) subreddits (none near
 Reddit's 1,000-item listing cap), served by a replay server in its own process (one per tool,
 identical corpus and clock, so neither tool warms the other's caches and the server's CPU and
-memory count against neither). Two scenarios per tool, each tool on its own state:
+memory count against neither). The server plans every post before it listens, so an answer costs
+rendering and JSON, not generating the corpus (which no real Reddit pays for). Two scenarios per
+tool, each tool on its own state:
 
 - full: the clock at the 95th-percentile post, so ~95% of posts exist; ingest every subreddit
   from empty state;
@@ -30,6 +32,7 @@ landed (ours: distinct ids in the lake's raw posts; dlt: rows = distinct ids in 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -47,13 +50,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus_plan import CorpusPlan, plan  # noqa: E402
-from bench.procmon import Measured, run_measured  # noqa: E402
+from bench.tree_monitor import TreeMeasure, run_tree  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_SIZES = (10_000, 100_000)
 QUICK_SIZE = 2_000
 SEED = 20261101
 RUN_TIMEOUT_SECONDS = 3600.0
+POLL = 0.02  # RSS poll interval: runs last from under a second to a minute
 # Our CLI paces `--source reddit` to 90 requests a minute (real Reddit's budget); the replay server
 # here has no rate limit and dlt does not pace at all, so pacing is off for ours as well.
 MAX_REQUESTS_PER_SUBREDDIT = 1000
@@ -72,7 +76,8 @@ NOTES = (
     "--requests-per-minute 0 (else its CLI paces --source reddit to 90 requests/min)",
     "dlt-parquet: dlt with loader_file_format='parquet' (its fastest DuckDB path, the strongest peer); "
     "dlt-default: dlt's own default for DuckDB (insert_values)",
-    "one replay server process per tool (same corpus, same clock); its CPU and memory are not counted",
+    "one replay server process per tool (same corpus, same clock), the corpus planned before it listens "
+    "(answers cost rendering and JSON only); its CPU and memory are not counted",
     "requests: Reddit requests counted by the replay server (/_stats; OAuth token requests not counted)",
     "wall s: tool process start to exit (interpreter start and imports included); "
     "peak MiB: max RSS of the tool's process tree, polled every 20 ms",
@@ -181,15 +186,17 @@ def _rss_limit() -> int:
     return int(psutil.virtual_memory().total * RSS_LIMIT_SHARE)
 
 
-def _check(measured: Measured, what: str) -> None:
-    if measured.killed_over_rss_limit:
-        raise BenchError(f"{what} was killed past {_rss_limit() / 2**30:.1f} GiB of RSS (70% of this machine)")
+def _check(measured: TreeMeasure, what: str) -> None:
+    if measured.killed:
+        raise BenchError(f"{what} was killed: {measured.killed}")
     if measured.returncode != 0:
         tail = "\n".join((measured.stderr or measured.stdout).strip().splitlines()[-30:])
         raise BenchError(f"{what} exited with {measured.returncode}:\n{tail}")
 
 
-def run_ours(url: str, corpus: CorpusPlan, workdir: Path, run_id: str, now: float) -> tuple[Measured, dict[str, Any]]:
+def run_ours(
+    url: str, corpus: CorpusPlan, workdir: Path, run_id: str, now: float
+) -> tuple[TreeMeasure, dict[str, Any]]:
     summary_path = workdir / f"summary-{run_id}.json"
     command = [
         str(Path(sys.executable).parent / "lakehouse"),
@@ -220,7 +227,9 @@ def run_ours(url: str, corpus: CorpusPlan, workdir: Path, run_id: str, now: floa
         str(summary_path),
     ]
     env = {key: value for key, value in os.environ.items() if not key.startswith("REDDIT_")}
-    measured = run_measured(command, env=env, cwd=workdir, timeout=RUN_TIMEOUT_SECONDS, rss_limit_bytes=_rss_limit())
+    measured = run_tree(
+        command, env=env, cwd=workdir, timeout=RUN_TIMEOUT_SECONDS, rss_limit_bytes=_rss_limit(), poll_seconds=POLL
+    )
     _check(measured, f"ours ({run_id})")
     summary: dict[str, Any] = json.loads(summary_path.read_text())
     return measured, summary
@@ -228,7 +237,7 @@ def run_ours(url: str, corpus: CorpusPlan, workdir: Path, run_id: str, now: floa
 
 def run_dlt(
     url: str, corpus: CorpusPlan, workdir: Path, run_id: str, file_format: str
-) -> tuple[Measured, dict[str, Any]]:
+) -> tuple[TreeMeasure, dict[str, Any]]:
     summary_path = workdir / f"summary-{run_id}.json"
     command = [
         sys.executable,
@@ -253,8 +262,13 @@ def run_dlt(
         }
     )
     (workdir / "dlt").mkdir(parents=True, exist_ok=True)
-    measured = run_measured(
-        command, env=env, cwd=workdir / "dlt", timeout=RUN_TIMEOUT_SECONDS, rss_limit_bytes=_rss_limit()
+    measured = run_tree(
+        command,
+        env=env,
+        cwd=workdir / "dlt",
+        timeout=RUN_TIMEOUT_SECONDS,
+        rss_limit_bytes=_rss_limit(),
+        poll_seconds=POLL,
     )
     _check(measured, f"dlt {file_format} ({run_id})")
     summary: dict[str, Any] = json.loads(summary_path.read_text())
@@ -282,7 +296,7 @@ def dlt_posts(workdir: Path) -> tuple[int, int]:
 
 def run_tool(
     tool: str, url: str, corpus: CorpusPlan, workdir: Path, scenario: str, run_id: str, now: float
-) -> tuple[Measured, dict[str, Any], int]:
+) -> tuple[TreeMeasure, dict[str, Any], int]:
     """Run one tool for one scenario; return the measurement, the facts checked, and the posts it now holds."""
     if tool == "ours":
         measured, summary = run_ours(url, corpus, workdir, run_id, now)
@@ -516,6 +530,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
     started = time.monotonic()
+    # Our modules' bytecode up to date, as in an installed package (dlt's is, from pip).
+    compileall.compile_dir(ROOT / "lakehouse", quiet=1)
+    compileall.compile_dir(ROOT / "lambdas", quiet=1)
     load_at_start = _load()
     print(f"machine: {os.cpu_count()} CPUs, load average {load_at_start} at start", file=sys.stderr, flush=True)
     rows: list[Row] = []

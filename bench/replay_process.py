@@ -1,8 +1,9 @@
 """A replay server in its own process, so its CPU and memory are counted against neither tool.
 
-Usage: ``python bench/replay_process.py --posts N --seed S --now EPOCH``. Prints one JSON line
-``{"url": ..., "pid": ...}`` once it listens, then serves until terminated. The clock moves with
-``POST {url}/_clock {"now": EPOCH}``; ``GET {url}/_stats`` counts the Reddit requests served.
+Usage: ``python bench/replay_process.py --posts N --seed S --now EPOCH``. Plans the whole corpus,
+then prints one JSON line ``{"url": ..., "pid": ...}`` once it listens, then serves until
+terminated. The clock moves with ``POST {url}/_clock {"now": EPOCH}``; ``GET {url}/_stats``
+counts the Reddit requests served.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     corpus = build_corpus(args.posts, args.seed)
+    corpus.plan_all()  # before listening: no tool pays for generating the corpus
     server = ReplayServer(corpus, ReplayOptions(now=args.now), host="127.0.0.1", port=args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(json.dumps({"url": server.url, "pid": os.getpid()}), flush=True)

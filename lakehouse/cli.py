@@ -11,7 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lakehouse.replay.server import ReplayOptions
+from lakehouse.local.runner import DEFAULT_CONCURRENCY
+from lakehouse.replay.options import ReplayOptions
 
 
 def _add_replay_fault_flags(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         overlap_seconds=args.overlap_seconds,
         refresh_max_age_hours=args.refresh_max_age_hours,
         max_comments_per_post=args.max_comments_per_post,
+        concurrency=args.concurrency,
     )
     summary = run(options)
     text = json.dumps(summary, indent=2, sort_keys=False)
@@ -255,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=20,
         metavar="N",
         help="top comments fetched per problem post; 0 turns comment fetching off",
+    )
+    run.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"subreddits ingested at once, sharing one pace (default {DEFAULT_CONCURRENCY}; 1: one after another)",
     )
     _add_replay_fault_flags(run)
     _add_synthetic_flags(run)

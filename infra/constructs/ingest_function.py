@@ -35,6 +35,7 @@ from infra.constructs.key_grants import read_secret, via_service
 from infra.constructs.nag import acknowledge, iam5_resource_finding
 from infra.constructs.python_bundling import PipLocalBundling, SourceMapping, pip_bundling, python_lambda_code
 from lakehouse.lake.zones import COMMENTS_PREFIX, INGEST_QUARANTINE_PREFIX, POSTS_PREFIX
+from lambdas.ingest.environment import LIBRARY_ENVIRONMENT
 
 __all__ = [
     "INGEST_ARCHITECTURE",
@@ -355,6 +356,7 @@ class IngestFunction(Construct):
             "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": log_level,
+            **LIBRARY_ENVIRONMENT,
         }
 
     def _access_statements(

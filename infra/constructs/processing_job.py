@@ -67,8 +67,9 @@ JOB_LIBRARIES: tuple[PackageSource, ...] = (
     (PROJECT_ROOT / "lakehouse" / "domain", "lakehouse/domain"),
     (PROJECT_ROOT / "lakehouse" / "lake", "lakehouse/lake"),
 )
-# Pure-Python wheels for 3.11; Glue pip-installs them when a run starts.
-ADDITIONAL_PYTHON_MODULES = ("vaderSentiment==3.3.2", "langdetect==1.0.9")
+# Wheels for Python 3.11 (orjson's is manylinux x86_64; lakehouse.domain.reddit, in the job's
+# zip, imports it); Glue pip-installs them when a run starts.
+ADDITIONAL_PYTHON_MODULES = ("vaderSentiment==3.3.2", "langdetect==1.0.9", "orjson==3.13.0")
 # glue_entry._publish: the namespace is an argument, the job dimension is fixed in the script.
 METRICS_NAMESPACE = "RedditLakehouse"
 METRICS_JOB_DIMENSION = "process_posts"

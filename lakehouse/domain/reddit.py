@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 JsonObject = dict[str, Any]
 
 ID_PATTERN = re.compile(r"^[0-9a-z]{1,13}$")
@@ -28,9 +30,45 @@ class Quarantined:
     payload: str
 
 
+# orjson reads integers past 64 bits as floats: where one could be (19 digits in a row), the
+# standard library reads. Digits mapped to "0", the rest to " ": two C passes, ~0.25 ms a page
+# (a regex takes ~7 ms).
+_DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def read_json(body: bytes) -> Any:
+    """Reddit's JSON as ``json.loads`` reads it, ~3x faster (orjson) where that is exactly the same.
+
+    orjson reads an integer past 64 bits as a float and refuses a lone surrogate escape or a
+    number past the double range; such bodies, and every body with a run of 19 digits, are read
+    by the standard library, so no value changes on the way in.
+    """
+    if _NINETEEN_DIGITS not in body.translate(_DIGITS_ONLY):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
+
+
 def payload_text(obj: Any) -> str:
-    """The object as JSON text, exactly what Reddit sent (key order kept, unicode unescaped)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """The object as JSON text, exactly what Reddit sent (key order kept, unicode unescaped).
+
+    orjson writes the same text as ``json.dumps(ensure_ascii=False)`` (but for the spelling of
+    some exponents: ``2.5e-7`` for ``2.5e-07``), ~10x faster. What it refuses
+    (integers beyond 64 bits, a lone UTF-16 surrogate, which UTF-8 cannot hold) the standard
+    library writes, with non-ASCII escaped where a lone surrogate would otherwise be lost.
+    """
+    try:
+        return orjson.dumps(obj).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return json.dumps(obj, separators=(",", ":"))
+        return text
 
 
 def _text(value: Any) -> str | None:
@@ -45,8 +83,11 @@ def _number(value: Any) -> float | None:
 
 
 def _integer(value: Any) -> int | None:
+    """An int64 value (Parquet's); anything else, such as a score of 1e30, is no integer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -(2**63) <= value < 2**63 else None
     number = _number(value)
-    return int(number) if number is not None else None
+    return int(number) if number is not None and -(2.0**63) <= number < 2.0**63 else None
 
 
 def _flag(value: Any) -> bool | None:

@@ -14,21 +14,33 @@ handler once per subreddit, with the environment the CDK stack would give it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext, redirect_stdout
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from lakehouse.replay.corpus import Corpus, DirectoryCorpus, open_corpus
-from lakehouse.replay.server import ReplayOptions, running
+from lakehouse.replay.options import ReplayOptions
+from lambdas.ingest.environment import LIBRARY_ENVIRONMENT
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from lakehouse.replay.server import ReplayServer
 
 STAGES = ("ingest", "process")
+# Subreddits ingested at once, as the cloud's concurrent invocations do: while Reddit prepares
+# one subreddit's page, another's is parsed and written. Pacing is shared (one process pacer).
+# Two keep both sides busy against the replay server; each further thread adds ~25 MiB of peak
+# memory on a 10k-post run and no speed (bench/ingest_vs_dlt.py, 2 cores).
+DEFAULT_CONCURRENCY = 2
 
 
 @dataclass(frozen=True)
@@ -48,10 +60,13 @@ class RunOptions:
     overlap_seconds: float = 900.0
     refresh_max_age_hours: float = 48.0
     max_comments_per_post: int = 20
+    concurrency: int = DEFAULT_CONCURRENCY
 
     def __post_init__(self) -> None:
         if self.until not in STAGES:
             raise ValueError(f"--until must be one of {', '.join(STAGES)}, got {self.until!r}")
+        if self.concurrency < 1:
+            raise ValueError(f"--concurrency must be at least 1, got {self.concurrency}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,12 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def _replay_server(corpus: Corpus, options: ReplayOptions) -> AbstractContextManager[ReplayServer]:
+    from lakehouse.replay.server import running  # only a replay source needs a server (http.server)
+
+    return running(corpus, options)
+
+
 def _corpus_for(source: str, synthetic: Mapping[str, Any]) -> Corpus | None:
     if source.startswith("synthetic"):
         return open_corpus(source, **synthetic)
@@ -95,6 +116,8 @@ def _subreddits(options: RunOptions, corpus: Corpus | None) -> list[str]:
     if corpus is not None:
         return corpus.subreddits()
     if options.reddit_url:
+        import urllib.request  # ~30 ms to import, for this one call
+
         with urllib.request.urlopen(f"{options.reddit_url.rstrip('/')}/_corpus", timeout=30) as response:  # noqa: S310  # a URL the user named
             return list(json.loads(response.read())["subreddits"])
     raise ValueError("--subreddits is required with --source reddit (ALL needs a replay corpus)")
@@ -109,7 +132,7 @@ def run(options: RunOptions) -> dict[str, Any]:
     lake = options.lake.resolve()
     lake.mkdir(parents=True, exist_ok=True)
     replay_options = ReplayOptions(**{**options.replay.__dict__, "now": options.now})
-    server_context = running(corpus, replay_options) if corpus is not None else nullcontext(None)
+    server_context = _replay_server(corpus, replay_options) if corpus is not None else nullcontext(None)
     summary: dict[str, Any] = {
         "run_id": run_id,
         "run_started_at": datetime.fromtimestamp(run_started_at, UTC).isoformat(),
@@ -170,6 +193,7 @@ def _ingest(
         "REDDIT_BASE_URL": base_url or "",
         "POWERTOOLS_METRICS_NAMESPACE": "RedditLakehouse",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+        **LIBRARY_ENVIRONMENT,
     }
     # What CloudWatch would receive (structured logs and EMF metrics) goes to a file in the lake.
     log_path = lake / "logs" / run_id / "ingest.jsonl"
@@ -178,15 +202,17 @@ def _ingest(
     requests: Counter[str] = Counter()
     per_subreddit: dict[str, Any] = {}
     failed: dict[str, str] = {}
-    with _environment(env), log_path.open("a", encoding="utf-8") as log, redirect_stdout(log):
-        from lambdas.ingest.handler import handler  # imported here: Powertools reads its settings at import
+    with _environment(env), log_path.open("a", encoding="utf-8") as log, _logs_to(log), redirect_stdout(log):
+        from lambdas.ingest.handler import handler  # imported in _logs_to: Powertools reads its settings at import
 
-        for subreddit in subreddits:
-            event = {"run_id": run_id, "subreddit": subreddit, "run_started_at": run_started_at}
-            try:
-                output = handler(event, _LambdaContext())
-            except Exception as exc:  # one subreddit's failure must not hide the others' results
-                failed[subreddit] = f"{type(exc).__name__}: {exc}"
+        context = cast("LambdaContext", _LambdaContext())  # the attributes Powertools reads, duck-typed
+
+        def invoke(subreddit: str) -> dict[str, Any]:
+            return handler({"run_id": run_id, "subreddit": subreddit, "run_started_at": run_started_at}, context)
+
+        for subreddit, output in _each(invoke, subreddits, options.concurrency):
+            if isinstance(output, Exception):  # one subreddit's failure must not hide the others' results
+                failed[subreddit] = f"{type(output).__name__}: {output}"
                 continue
             totals.update(output["counts"])
             totals["cap_hits"] += int(output["cap_hit"])
@@ -209,6 +235,44 @@ def _ingest(
         "by_subreddit": per_subreddit,
     }
     return stage, dict(sorted(requests.items()))
+
+
+@contextmanager
+def _logs_to(stream: TextIO) -> Iterator[None]:
+    """Point the ingest function's log handlers at ``stream`` for a run, as CloudWatch takes stdout.
+
+    Powertools binds a handler to the ``sys.stdout`` of the moment it builds it (the first import),
+    so a second run in the same process would otherwise log into the first run's closed file.
+    """
+    from lambdas.ingest import handler, ingest  # Powertools reads its settings (the environment) here
+
+    loggers = [logging.getLogger(handler.logger.name), ingest.logger]
+    handlers = [h for log in loggers for h in log.handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(stream) for h in handlers]
+    try:
+        yield
+    finally:
+        for h, old in zip(handlers, previous, strict=True):
+            if old is not None:
+                h.setStream(old)
+
+
+def _each(
+    invoke: Callable[[str], dict[str, Any]], subreddits: list[str], concurrency: int
+) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
+    """Each subreddit with its invocation's output or exception, in the order asked, ``concurrency`` at a time."""
+
+    def attempt(subreddit: str) -> dict[str, Any] | Exception:
+        try:
+            return invoke(subreddit)
+        except Exception as exc:
+            return exc
+
+    if concurrency <= 1 or len(subreddits) <= 1:
+        yield from zip(subreddits, map(attempt, subreddits), strict=True)
+        return
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(subreddits))) as pool:
+        yield from zip(subreddits, pool.map(attempt, subreddits), strict=True)
 
 
 def _reconcile(stages: Mapping[str, Any]) -> dict[str, Any]:

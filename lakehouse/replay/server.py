@@ -35,7 +35,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from lakehouse.domain.reddit import payload_text
 from lakehouse.replay.corpus import Corpus, JsonObject
+from lakehouse.replay.options import ReplayOptions
 
 LISTING_CAP = 1000
 PAGE_LIMIT = 100
@@ -44,26 +46,6 @@ RATE_WINDOW_SECONDS = 60
 # Without a configured limit the headers still count, but never run out.
 UNLIMITED_REMAINING = 1_000_000
 _TOKEN_PATH = "/api/v1/access_token"  # noqa: S105  # a URL path, not a secret
-
-
-@dataclass
-class ReplayOptions:
-    """How the server behaves; every field maps to a ``lakehouse reddit-replay`` flag."""
-
-    rate_limit: int | None = None
-    inject_429: float = 0.0
-    inject_5xx: float = 0.0
-    seed: int = 0
-    now: float | None = None
-    retry_after_seconds: int = 1
-
-    def __post_init__(self) -> None:
-        for name in ("inject_429", "inject_5xx"):
-            rate = getattr(self, name)
-            if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"{name} must be a rate between 0 and 1, got {rate}")
-        if self.rate_limit is not None and self.rate_limit < 1:
-            raise ValueError(f"rate_limit must be at least 1 request a minute, got {self.rate_limit}")
 
 
 @dataclass
@@ -345,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
         return _Reply(HTTPStatus.NOT_FOUND, _error(404, "Not Found"))
 
     def _send(self, reply: _Reply) -> None:
-        payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+        payload = payload_text(reply.body).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(payload)))

@@ -1180,6 +1180,17 @@ class SyntheticCorpus:
         self._arrivals: Callable[[int], list[float]] = lru_cache(maxsize=16384)(self._make_arrivals)
         self._thread: Callable[[int], list[_CommentPlan]] = lru_cache(maxsize=1024)(self._make_thread)
 
+    def plan_all(self) -> None:
+        """Plan every post now and keep every plan (~1 KB a post), so requests only render.
+
+        For a server that serves the whole corpus, such as a benchmark's: its answers then cost
+        what rendering and JSON cost, not the corpus's generation, which no real Reddit pays.
+        """
+        self._plan = lru_cache(maxsize=None)(self._make_plan)
+        self._arrivals = lru_cache(maxsize=None)(self._make_arrivals)
+        for k in range(self.post_count):
+            self._arrivals(k)  # plans post k as well
+
     # -- construction -----------------------------------------------------------------------
 
     @staticmethod

@@ -2,19 +2,25 @@
 
 Event: ``{"run_id": ..., "subreddit": ..., "run_started_at": ISO-8601 or epoch}``.
 Output: counts, the objects written and the Reddit requests by path (see ``IngestResult``).
+
+Thread-safe, so the local run can invoke it for several subreddits at once as the cloud does
+(one container each): clients are cached per thread, log keys are set per thread, and every
+invocation emits its own EMF metrics blob.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import os
+import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakehouse.lake.store import ObjectStore, open_store
@@ -27,11 +33,13 @@ from lambdas.ingest.reddit_gateway import (
     RequestBudget,
     RequestLog,
     connect,
+    process_pacer,
 )
 from lambdas.ingest.settings import RuntimeSettings
 
-logger = Logger(service="ingest")
-metrics = Metrics(namespace="RedditLakehouse", service="ingest")
+SERVICE = "ingest"
+METRICS_NAMESPACE = "RedditLakehouse"
+logger = Logger(service=SERVICE)
 copy_config_to_registered_loggers(source_logger=logger, include={"lambdas.ingest.ingest"})
 
 
@@ -72,8 +80,23 @@ def _aws_client(service: str) -> Any:
     return boto3.client(service)
 
 
-@functools.lru_cache(maxsize=4)
+_per_thread = threading.local()
+
+
 def _clients(settings: RuntimeSettings) -> _Clients:
+    """This thread's clients for ``settings``, built on first use (once per Lambda container)."""
+    cache: dict[RuntimeSettings, _Clients] = _per_thread.__dict__.setdefault("clients", {})
+    if settings not in cache:
+        cache[settings] = _connect(settings)
+    return cache[settings]
+
+
+def clear_clients() -> None:
+    """Forget this thread's clients (tests that change the environment between invocations)."""
+    _per_thread.__dict__.pop("clients", None)
+
+
+def _connect(settings: RuntimeSettings) -> _Clients:
     s3 = _aws_client("s3") if "s3://" in settings.raw_uri + settings.quarantine_uri else None
     cursors: CursorStore
     if settings.cursor_table:
@@ -98,7 +121,9 @@ def _endpoint(path: str) -> str:
     return path.strip("/").replace("/", "_")
 
 
-def _record_metrics(result: IngestResult) -> None:
+def _publish_metrics(result: IngestResult) -> None:
+    """One EMF blob per invocation (an ``EphemeralMetrics``: concurrent invocations never mix)."""
+    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
     counts = result.to_output()["counts"]
     for name in ("listing_pages", "new_posts", "refreshed_posts", "comments", "quarantined", "posts_written"):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[name])
@@ -111,20 +136,21 @@ def _record_metrics(result: IngestResult) -> None:
     metrics.add_metric(name="rate_limit_waits", unit=MetricUnit.Count, value=result.rate_limit_waits)
     metrics.add_metric(name="cap_hits", unit=MetricUnit.Count, value=int(result.cap_hit))
     metrics.add_metric(name="duration", unit=MetricUnit.Seconds, value=result.duration_seconds)
+    # One write per blob (print() writes the line and its newline separately, which threads interleave).
+    sys.stdout.write(json.dumps(metrics.serialize_metric_set(), separators=(",", ":")) + "\n")
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = IngestRequest.from_event(event)
-    logger.append_keys(run_id=request.run_id, subreddit=request.subreddit)
+    logger.thread_safe_append_keys(run_id=request.run_id, subreddit=request.subreddit)
     settings = RuntimeSettings.from_env()
     clients = _clients(settings)
     log = RequestLog()
     clients.reddit.track(log)
     gateway = RedditGateway(
         clients.reddit.reddit,
-        budget=RequestBudget(settings.max_requests, settings.requests_per_minute),
+        budget=RequestBudget(settings.max_requests, process_pacer(settings.requests_per_minute)),
         log=log,
         retry=settings.retry,
     )
@@ -136,6 +162,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         quarantine=clients.quarantine,
         cursors=clients.cursors,
     )
-    _record_metrics(result)
+    _publish_metrics(result)
     logger.info("ingested", extra=result.to_output() | {"objects": len(result.objects)})
     return result.to_output()

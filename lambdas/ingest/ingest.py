@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse.domain.problem_rule import is_problem
 from lakehouse.domain.reddit import (
     Quarantined,
     flatten_comment_tree,
@@ -146,6 +145,7 @@ class _Snapshot:
 
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     comments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comments_fetched: dict[str, int] = field(default_factory=dict)  # post id -> its comment count when read
     quarantined: list[tuple[Quarantined, str]] = field(default_factory=list)
     received: Counter[str] = field(default_factory=Counter)
 
@@ -339,6 +339,8 @@ class _Invocation:
         limit = self.settings.max_comments_per_post
         if limit <= 0:
             return
+        from lakehouse.domain.problem_rule import is_problem  # ~70 ms of regex compiling, only when comments are on
+
         fetched_before = {
             pid: post.comments_fetched for pid, post in (self.cursor.recent if self.cursor else {}).items()
         }
@@ -351,8 +353,7 @@ class _Invocation:
             path = f"/comments/{post_id}"
             response = self.gateway.get(path, {"limit": limit, "sort": "top", "depth": 1})
             self.snapshot.add_comments(response, path, self.fetched_at, self.request.run_id)
-            post = self.snapshot.posts[post_id]
-            post["_comments_fetched"] = post["num_comments"] or 0
+            self.snapshot.comments_fetched[post_id] = self.snapshot.posts[post_id]["num_comments"] or 0
 
     def write(self, raw: ObjectStore, quarantine: ObjectStore) -> None:
         """This run's snapshot set for the subreddit: posts, comments, quarantine rows."""
@@ -362,7 +363,7 @@ class _Invocation:
             "fetch_date": fetch_date_of(request.run_started_at),
             "run_id": request.run_id,
         }
-        post_rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in snapshot.posts.values()]
+        post_rows = list(snapshot.posts.values())
         result.objects += write_snapshot_set(raw, table=POSTS_PREFIX, rows=post_rows, schema=POST_SCHEMA, **common)
         result.objects += write_snapshot_set(
             raw, table=COMMENTS_PREFIX, rows=list(snapshot.comments.values()), schema=COMMENT_SCHEMA, **common
@@ -390,7 +391,7 @@ class _Invocation:
         for post_id, row in self.snapshot.posts.items():
             if row["created_utc"] >= horizon:
                 previous = recent.get(post_id)
-                fetched = row.get("_comments_fetched", previous.comments_fetched if previous else 0)
+                fetched = self.snapshot.comments_fetched.get(post_id, previous.comments_fetched if previous else 0)
                 recent[post_id] = RecentPost(created_utc=row["created_utc"], comments_fetched=fetched)
         return Cursor(
             subreddit=self.request.subreddit,

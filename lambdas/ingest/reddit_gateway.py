@@ -2,7 +2,7 @@
 
 - Every HTTP exchange with Reddit is counted by path (retries and token fetches included),
   because that is what Reddit's rate limit counts.
-- A per-invocation budget caps the requests and paces them to a share of the client's
+- A per-invocation budget caps the requests; a pacer spaces them to a share of the client's
   100 requests a minute, so the concurrent subreddits of one run stay under it together.
 - 429: wait ``Retry-After`` (or the backoff, whichever is longer) and retry; 5xx and
   connection errors: back off and retry. prawcore's own 5xx retry is turned off so there is
@@ -11,7 +11,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +26,8 @@ import praw
 import prawcore
 import requests
 from prawcore.sessions import FiniteRetryStrategy
+
+from lakehouse.domain.reddit import read_json
 
 
 class BudgetExhausted(Exception):
@@ -59,28 +64,59 @@ class RetryPolicy:
         return rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1)))
 
 
+class Pacer:
+    """Spaces requests ``60 / requests_per_minute`` seconds apart, across every thread that shares it.
+
+    A Lambda container runs one invocation at a time, so there the process's pacer paces one
+    invocation to its share of the client's budget; the local run invokes several subreddits at
+    once in one process, and one pacer keeps them under the whole budget together.
+    """
+
+    def __init__(self, requests_per_minute: float) -> None:
+        if requests_per_minute <= 0:
+            raise ValueError(f"requests per minute must be positive, got {requests_per_minute}")
+        self.interval = 60.0 / requests_per_minute
+        self._next_at = -math.inf
+        self._lock = threading.Lock()
+
+    def wait(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> float:
+        """Take the next free slot and sleep until it; return the seconds slept."""
+        with self._lock:
+            now = clock()
+            slot = max(now, self._next_at)
+            self._next_at = slot + self.interval
+        wait = slot - now
+        if wait > 0:
+            sleep(wait)
+        return wait
+
+
+_pacers: dict[float, Pacer] = {}
+_pacers_lock = threading.Lock()
+
+
+def process_pacer(requests_per_minute: float | None) -> Pacer | None:
+    """This process's pacer for a rate (None: unpaced), shared by all its threads."""
+    if not requests_per_minute:
+        return None
+    with _pacers_lock:
+        return _pacers.setdefault(requests_per_minute, Pacer(requests_per_minute))
+
+
 @dataclass
 class RequestBudget:
-    """At most ``max_requests`` this invocation, no faster than ``requests_per_minute`` (None: unpaced)."""
+    """At most ``max_requests`` this invocation, each in its turn of ``pacer`` (None: unpaced)."""
 
     max_requests: int
-    requests_per_minute: float | None = None
+    pacer: Pacer | None = None
     used: int = 0
-    _next_at: float = 0.0
 
     def take(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> float:
         """Spend one request; return the seconds slept for pacing."""
         if self.used >= self.max_requests:
             raise BudgetExhausted(f"request budget of {self.max_requests} spent")
         self.used += 1
-        if not self.requests_per_minute:
-            return 0.0
-        now = clock()
-        wait = max(0.0, self._next_at - now)
-        if wait:
-            sleep(wait)
-        self._next_at = max(now, self._next_at) + 60.0 / self.requests_per_minute
-        return wait
+        return self.pacer.wait(clock, sleep) if self.pacer else 0.0
 
     @property
     def remaining(self) -> int:
@@ -129,9 +165,41 @@ class RedditConnection:
         self.session.hooks["response"] = [log.record_response]
 
 
+class _RedditResponse(requests.Response):
+    """A response whose ``json()`` (what prawcore calls) reads with ``read_json``: ~2.5 ms less a page."""
+
+    def json(self, **kwargs: Any) -> Any:
+        return read_json(self.content)
+
+
+class _RedditAdapter(requests.adapters.HTTPAdapter):
+    """requests' transport adapter, building ``_RedditResponse`` objects (its documented extension point)."""
+
+    def build_response(self, req: Any, resp: Any) -> requests.Response:
+        response = super().build_response(req, resp)
+        response.__class__ = _RedditResponse
+        return response
+
+
+def _session(base_url: str | None) -> requests.Session:
+    """An HTTP session for Reddit: responses read with ``read_json``, the environment read once.
+
+    requests re-reads proxy and CA-bundle settings from the environment on every request
+    (``trust_env``, ~0.5 ms each); they are read here instead, for the Reddit host, and kept.
+    """
+    session = requests.Session()
+    adapter = _RedditAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.proxies.update(requests.utils.get_environ_proxies(base_url or "https://oauth.reddit.com"))
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    session.trust_env = False
+    return session
+
+
 def connect(credentials: RedditCredentials, *, base_url: str | None = None) -> RedditConnection:
     """praw with app-only OAuth; ``base_url`` points it at a Reddit-compatible server (the replay server)."""
-    session = requests.Session()
+    session = _session(base_url)
     urls: dict[str, Any] = {"oauth_url": base_url, "reddit_url": base_url} if base_url else {}
     reddit = praw.Reddit(
         client_id=credentials.client_id,

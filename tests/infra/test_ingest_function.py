@@ -159,6 +159,7 @@ def test_environment_names_the_zones_table_secret_and_request_budget(
         "POWERTOOLS_SERVICE_NAME": "ingest",
         "POWERTOOLS_METRICS_NAMESPACE": "RedditLakehouse",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "ARROW_DEFAULT_MEMORY_POOL": "system",
     }
 
 

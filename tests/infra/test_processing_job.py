@@ -161,7 +161,7 @@ def test_arguments_wire_the_zones_secret_metrics_bookmarks_and_modules(
         "--enable-metrics": "",
         "--enable-observability-metrics": "true",
         "--enable-continuous-cloudwatch-log": "true",
-        "--additional-python-modules": "vaderSentiment==3.3.2,langdetect==1.0.9",
+        "--additional-python-modules": "vaderSentiment==3.3.2,langdetect==1.0.9,orjson==3.13.0",
         "--raw_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["raw"]}, "/"]]},
         "--processed_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["processed"]}, "/"]]},
         "--quarantine_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["quarantine"]}, "/"]]},

@@ -80,6 +80,46 @@ def test_fault_storm_lands_the_same_ids_as_a_clean_run(tmp_path: Path) -> None:
     )
 
 
+def test_concurrent_ingestion_lands_what_one_at_a_time_lands_and_logs_each_invocation(tmp_path: Path) -> None:
+    subreddits = ["python", "SaaS", "dataengineering", "startups", "smallbusiness"]
+
+    def ingest(lake: Path, concurrency: int) -> dict[str, Any]:
+        return run(
+            RunOptions(
+                source="synthetic:4",
+                lake=lake,
+                now=NOW,
+                run_id="threads",
+                until="ingest",
+                synthetic={"subreddits": subreddits, "days": 2},
+                concurrency=concurrency,
+            )
+        )
+
+    one = ingest(tmp_path / "one", 1)
+    four = ingest(tmp_path / "four", 4)
+
+    assert four["ok"]
+
+    def without_tokens(requests: dict[str, int]) -> dict[str, int]:  # each thread has its own OAuth token
+        return {path: count for path, count in requests.items() if path != "/api/v1/access_token"}
+
+    assert four["stages"]["ingest"]["posts_written"] == one["stages"]["ingest"]["posts_written"]
+    assert four["stages"]["ingest"]["comments"] == one["stages"]["ingest"]["comments"]
+    assert without_tokens(four["reddit_requests"]) == without_tokens(one["reddit_requests"])
+    landed = {(r["id"], r["score"], r["num_comments"]) for r in _raw_posts(tmp_path / "four")}
+    assert landed == {(r["id"], r["score"], r["num_comments"]) for r in _raw_posts(tmp_path / "one")}
+    by_subreddit = four["stages"]["ingest"]["by_subreddit"]
+    assert sorted(name.lower() for name in by_subreddit) == sorted(name.lower() for name in subreddits)
+    lines = [json.loads(line) for line in (tmp_path / "four" / "logs" / "threads" / "ingest.jsonl").open()]
+    metrics = [line for line in lines if "_aws" in line]  # one EMF blob per invocation
+    assert sorted(m["posts_written"] for m in metrics) == sorted([c["posts_written"]] for c in by_subreddit.values())
+    ingested = [line for line in lines if line.get("message") == "ingested"]
+    assert sorted(line["subreddit"] for line in ingested) == sorted(by_subreddit)
+    for line in ingested:  # each invocation's log line names its own subreddit, not another thread's
+        assert line["counts"] == {name: by_subreddit[line["subreddit"]][name] for name in line["counts"]}
+
+
 def test_cli_reruns_are_incremental_and_the_summary_counts_requests_by_path(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
 

@@ -71,10 +71,9 @@ def handler(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[An
         monkeypatch.setenv(key, value)
     from lambdas.ingest import handler as module
 
-    module._clients.cache_clear()
-    module.metrics.clear_metrics()
+    module.clear_clients()
     yield module.handler
-    module._clients.cache_clear()
+    module.clear_clients()
     server.stop()
 
 

@@ -221,6 +221,39 @@ def test_bad_objects_are_quarantined_with_reasons_and_the_rest_land(
     assert result.objects_received == result.posts_written + result.quarantined + result.duplicates
 
 
+def test_values_parquet_cannot_hold_land_typed_as_replacements_with_the_payload_intact(
+    ingestor_for: Any, lake: Lake, tmp_path: Any
+) -> None:
+    import json
+
+    post = {
+        "id": "abc4",
+        "subreddit": "mixed",
+        "title": "half an emoji \ud83d here",  # a lone surrogate: valid JSON, not encodable as UTF-8
+        "created_utc": 1_700_000_300.0,
+        "score": 1e30,
+        "num_comments": 2**70,
+    }
+    neighbour = {"id": "abc5", "subreddit": "mixed", "title": "fine", "created_utc": 1_700_000_200.0, "score": 3}
+    corpus_dir = tmp_path / "corpus"
+    corpus_dir.mkdir()
+    (corpus_dir / "submissions.jsonl").write_text("\n".join(json.dumps(o) for o in (post, neighbour)))
+    ingestor: Ingestor = ingestor_for(DirectoryCorpus(corpus_dir))
+
+    result = ingestor.run("mixed", now=1_800_000_000.0)
+
+    rows = {row["id"]: row for row in lake.rows()}
+    assert set(rows) == {"abc4", "abc5"}
+    assert result.quarantined == 0
+    assert rows["abc4"]["title"] == "half an emoji \ufffd here"
+    assert rows["abc4"]["score"] is None
+    assert rows["abc4"]["num_comments"] is None
+    assert rows["abc5"]["score"] == 3
+    sent = json.loads(rows["abc4"]["payload"])
+    assert sent["title"] == post["title"]
+    assert sent["num_comments"] == 2**70
+
+
 def test_injected_faults_do_not_change_what_lands(ingestor_for: Any, lake: Lake, tmp_path: Any) -> None:
     corpus = _corpus()
     index = corpus.index(SUBREDDIT)

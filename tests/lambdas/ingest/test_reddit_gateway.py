@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from lakehouse.replay.server import ReplayServer
 from lakehouse.replay.synthetic import SyntheticCorpus
 from lambdas.ingest.reddit_gateway import (
     BudgetExhausted,
+    Pacer,
     RedditCredentials,
     RedditGateway,
     RedditUnavailable,
@@ -75,12 +78,29 @@ def test_budget_caps_requests_and_paces_them() -> None:
         sleeps.append(seconds)
         clock[0] += seconds
 
-    budget = RequestBudget(max_requests=3, requests_per_minute=30)
+    budget = RequestBudget(max_requests=3, pacer=Pacer(requests_per_minute=30))
     for _ in range(3):
         budget.take(lambda: clock[0], sleep)
     with pytest.raises(BudgetExhausted):
         budget.take(lambda: clock[0], sleep)
     assert sleeps == [2.0, 2.0]  # 30 a minute: one every two seconds
+
+
+def test_one_pacer_spaces_the_requests_of_every_thread_that_shares_it() -> None:
+    pacer = Pacer(requests_per_minute=60)  # one a second
+    waits: list[float] = []
+
+    def take_five() -> None:
+        for _ in range(5):
+            pacer.wait(lambda: 100.0, waits.append)  # a frozen clock: every wait is the slot's distance
+
+    threads = [threading.Thread(target=take_five) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(waits) == [float(n) for n in range(1, 15)]  # 15 distinct slots, the first at once
 
 
 def test_unknown_subreddit_is_not_retried(server: ReplayServer) -> None:

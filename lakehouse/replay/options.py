@@ -1,0 +1,25 @@
+"""The replay server's behaviour, apart from the server, so the CLI and the local run read it cheaply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ReplayOptions:
+    """How the server behaves; every field maps to a ``lakehouse reddit-replay`` flag."""
+
+    rate_limit: int | None = None
+    inject_429: float = 0.0
+    inject_5xx: float = 0.0
+    seed: int = 0
+    now: float | None = None
+    retry_after_seconds: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("inject_429", "inject_5xx"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be a rate between 0 and 1, got {rate}")
+        if self.rate_limit is not None and self.rate_limit < 1:
+            raise ValueError(f"rate_limit must be at least 1 request a minute, got {self.rate_limit}")
