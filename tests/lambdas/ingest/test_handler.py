@@ -125,3 +125,39 @@ def test_second_invocation_is_incremental_and_conditional_write_guards_the_curso
     stale = Cursor("python", stored.newest_created_utc - 1, None, "an-older-run", 0.0)
     assert not store.advance(stale)
     assert store.get("python").run_id == "later"  # type: ignore[union-attr]
+
+
+def _busy_cursor(posts: int, start: float = 1_793_000_000.0) -> Any:
+    """A cursor whose 48-hour window holds ``posts`` posts, in the state and in the state it started from."""
+    from lakehouse.replay.synthetic import to_base36
+    from lambdas.ingest.cursors import Cursor, RecentPost
+
+    recent = {to_base36(36**6 + n): RecentPost(start + n * 30.0, n % 7) for n in range(posts)}
+    base = Cursor("AskReddit", start, None, "run-1", start, recent=dict(list(recent.items())[: posts // 2]))
+    return Cursor("AskReddit", start + posts * 30.0, None, "run-2", start, recent=recent, previous=base)
+
+
+def test_a_busy_subreddits_cursor_fits_dynamodb_whole(aws: dict[str, Any]) -> None:
+    from lambdas.ingest.cursors import DynamoCursorStore
+
+    cursor = _busy_cursor(6_000)  # ~0.6 MB as plain JSON, ~56 KB compressed
+    assert len(cursor.to_json()) > 400_000
+    store = DynamoCursorStore(aws["dynamodb"], "cursors")
+
+    assert store.advance(cursor)
+    assert store.get("AskReddit") == cursor
+
+
+def test_a_cursor_past_the_item_limit_keeps_its_mark_and_its_newest_recent_posts(aws: dict[str, Any]) -> None:
+    from lambdas.ingest.cursors import DynamoCursorStore
+
+    cursor = _busy_cursor(60_000)  # ~550 KB compressed
+    store = DynamoCursorStore(aws["dynamodb"], "cursors")
+
+    assert store.advance(cursor)
+    stored = store.get("AskReddit")
+    assert stored is not None
+    assert stored.newest_created_utc == cursor.newest_created_utc
+    assert 0 < len(stored.recent) < len(cursor.recent)
+    newest = sorted(cursor.recent, key=lambda post_id: cursor.recent[post_id].created_utc)[-len(stored.recent) :]
+    assert set(stored.recent) == set(newest)
