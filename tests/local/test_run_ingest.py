@@ -23,6 +23,11 @@ SYNTHETIC = {"subreddits": ["python", "SaaS"], "days": 4}
 NOW = 1_793_491_200.0  # the synthetic corpus's end
 
 
+def _ingest(lake: Path, source: str, run_id: str, **options: Any) -> dict[str, Any]:
+    """``lakehouse run --until ingest`` at the synthetic corpus's end."""
+    return run(RunOptions(source=source, lake=lake, now=NOW, run_id=run_id, until="ingest", **options))
+
+
 def _raw_posts(lake: Path) -> list[dict[str, Any]]:
     return ds.dataset(lake / "raw" / "posts", format="parquet", partitioning="hive").to_table().to_pylist()
 
@@ -55,17 +60,14 @@ def test_real_corpus_ingests_every_listed_submission_exactly_once(tmp_path: Path
 
 def test_fault_storm_lands_the_same_ids_as_a_clean_run(tmp_path: Path) -> None:
     def ingest(lake: Path, replay: ReplayOptions) -> dict[str, Any]:
-        return run(
-            RunOptions(
-                source="synthetic:9",
-                lake=lake,
-                now=NOW,
-                run_id="storm-test",
-                replay=replay,
-                synthetic=SYNTHETIC,
-                retry_base_seconds=0.001,
-                max_requests=300,
-            )
+        return _ingest(
+            lake,
+            "synthetic:9",
+            "storm-test",
+            replay=replay,
+            synthetic=SYNTHETIC,
+            retry_base_seconds=0.001,
+            max_requests=300,
         )
 
     clean = ingest(tmp_path / "clean", ReplayOptions())
@@ -84,16 +86,8 @@ def test_concurrent_ingestion_lands_what_one_at_a_time_lands_and_logs_each_invoc
     subreddits = ["python", "SaaS", "dataengineering", "startups", "smallbusiness"]
 
     def ingest(lake: Path, concurrency: int) -> dict[str, Any]:
-        return run(
-            RunOptions(
-                source="synthetic:4",
-                lake=lake,
-                now=NOW,
-                run_id="threads",
-                until="ingest",
-                synthetic={"subreddits": subreddits, "days": 2},
-                concurrency=concurrency,
-            )
+        return _ingest(
+            lake, "synthetic:4", "threads", synthetic={"subreddits": subreddits, "days": 2}, concurrency=concurrency
         )
 
     one = ingest(tmp_path / "one", 1)
