@@ -18,17 +18,16 @@ from __future__ import annotations
 import functools
 import io
 import math
+import operator
 import re
 from array import array
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 import pyarrow as pa
-import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from lakehouse.domain.reddit import Quarantined
@@ -123,99 +122,125 @@ def fetch_date_of(run_started_at: datetime) -> str:
 
 
 def to_parquet(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> bytes:
-    """Rows as one zstd Parquet object of ``schema``; keys outside the schema are ignored.
+    """Rows as one zstd Parquet object of ``schema``; keys outside the schema are ignored, a missing key is null.
 
-    Building arrays from Python objects (``pa.array``, ``Table.from_pylist``) imports pandas
-    wherever it is installed: ~0.3 s and ~40 MiB for a process that never uses it. So the typed
-    columns go to Arrow as JSON lines (orjson) through pyarrow's C++ JSON reader, and the
-    ``payload``, the bulk of every row and never null, as one UTF-8 buffer: per 100 posts ~1.2 ms,
-    against ~0.8 ms for ``from_pylist`` once pandas is loaded and ~2.6 ms with payloads in the JSON.
-    A value Parquet cannot hold (a lone UTF-16 surrogate in text, an integer beyond 64 bits) is
-    made holdable in its typed column (U+FFFD, null); the payload keeps what Reddit sent.
+    Columns are built straight from Arrow buffers (``array`` and UTF-8 bytes), not with ``pa.array``
+    or ``Table.from_pylist``, which import pandas wherever it is installed (~0.3 s and ~40 MiB for a
+    process that never uses it): per 100 posts ~0.6 ms, against ~1.7 ms through Arrow's JSON reader.
+    A value Parquet cannot hold (a lone UTF-16 surrogate in text, an integer beyond 64 bits, an
+    infinite or NaN float) is made holdable in its typed column (U+FFFD, null); the payload keeps
+    what Reddit sent. A value of the wrong type is a ``TypeError`` that names the column.
+
+    Files carry no dictionaries and no Arrow schema blob: a part holds one subreddit and run, so a
+    dictionary saves nothing zstd does not, and Parquet's own schema (UTC timestamps, required
+    fields) reads back as ``schema``. Free-text columns carry no min/max statistics either.
     """
     table = _arrow_table(rows, schema) if rows else pa.Table.from_batches([], schema=schema)
     coded = [name for name in schema.names if name not in FREE_TEXT_COLUMNS]
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", use_dictionary=coded, write_statistics=coded)
+    pq.write_table(table, sink, compression="zstd", use_dictionary=False, write_statistics=coded, store_schema=False)
     return sink.getvalue()
 
 
 def _arrow_table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    payloads = [row.get(_PAYLOAD) for row in rows] if _PAYLOAD in schema.names else []
-    texts = [payload for payload in payloads if isinstance(payload, str)]
-    if not payloads or len(texts) < len(rows):  # no payload column, or a row without one: all as JSON
-        return pa.Table.from_arrays(_read_json_lines(rows, schema).columns, schema=schema)
-    typed = pa.schema([field for field in schema if field.name != _PAYLOAD])
-    lines = ({key: value for key, value in row.items() if key != _PAYLOAD} for row in rows)
-    columns = dict(zip(typed.names, _read_json_lines(lines, typed).columns, strict=True))
-    columns[_PAYLOAD] = _utf8_array(texts)
-    return pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
+    try:
+        records = list(map(operator.itemgetter(*schema.names), rows))
+    except KeyError:  # a row without some column: null there
+        records = [tuple(row.get(name) for name in schema.names) for row in rows]
+    columns = [_column(field, values) for field, values in zip(schema, zip(*records, strict=True), strict=True)]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _read_json_lines(rows: Iterable[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """The rows through Arrow's JSON reader, every column nullable (a missing value is a null, as in
-    ``from_pylist``); callers put the schema's own fields back."""
-    data = b"\n".join(map(_json_line, rows))
-    return pa_json.read_json(
-        pa.BufferReader(data),
-        read_options=pa_json.ReadOptions(use_threads=False, block_size=max(len(data) + 1, 1 << 20)),
-        parse_options=pa_json.ParseOptions(
-            explicit_schema=pa.schema([field.with_nullable(True) for field in schema]),
-            unexpected_field_behavior="ignore",
-        ),
+def _column(field: pa.Field, values: tuple[Any, ...]) -> pa.Array:
+    kind = field.type
+    try:
+        if kind == pa.string():
+            return _strings(values)
+        if kind == pa.float64():
+            return _fixed_width(kind, *_floats(values))
+        if kind == pa.int64():
+            return _fixed_width(kind, *_integers(values))
+        if kind == pa.bool_():
+            return _booleans(values)
+        if kind == _TIMESTAMP:
+            milliseconds = array("q", [0 if value is None else _epoch_milliseconds(value) for value in values])
+            return _fixed_width(kind, milliseconds, values)
+    except (TypeError, AttributeError) as exc:
+        raise TypeError(f"column {field.name!r} ({kind}): {exc}") from None
+    raise TypeError(f"column {field.name!r}: {kind} is not a raw-zone type")
+
+
+def _strings(values: tuple[Any, ...]) -> pa.Array:
+    try:
+        encoded = [b"" if value is None else value.encode() for value in values]
+    except UnicodeEncodeError:
+        encoded = [b"" if value is None else _holdable(value).encode() for value in values]
+    offsets = array("i", accumulate(map(len, encoded), initial=0))  # a part stays far below 2 GiB of text
+    validity, nulls = _validity(values)
+    return pa.StringArray.from_buffers(
+        len(values), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded)), validity, nulls
     )
 
 
-def _utf8_array(texts: Sequence[str]) -> pa.Array:
-    """A string array straight from UTF-8 bytes and int32 offsets (a part stays far below 2 GiB)."""
-    encoded = [_utf8(text) for text in texts]
-    offsets = array("i", accumulate(map(len, encoded), initial=0))
-    return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded)))
+def _floats(values: tuple[Any, ...]) -> tuple[array[float], tuple[Any, ...]]:
+    """The column's doubles, and its values with what Parquet cannot hold (inf, NaN) as None."""
+    data = array("d", [0.0 if value is None else value for value in values])
+    if all(map(math.isfinite, data)):
+        return data, values
+    held = tuple(value if value is not None and math.isfinite(value) else None for value in values)
+    return array("d", [0.0 if value is None else value for value in held]), held
 
 
-def _utf8(text: str) -> bytes:
+def _integers(values: tuple[Any, ...]) -> tuple[array[int], tuple[Any, ...]]:
+    """The column's int64 values, and its values with what Parquet cannot hold (past 64 bits) as None."""
     try:
-        return text.encode()
-    except UnicodeEncodeError:
-        return str(_holdable(text)).encode()
-
-
-_PAYLOAD = "payload"
-_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_INT64 = range(-(2**63), 2**63)
-
-
-def _json_line(row: dict[str, Any]) -> bytes:
-    try:
-        return orjson.dumps(row, default=_json_default, option=_JSON_OPTIONS)
-    except orjson.JSONEncodeError:
-        return orjson.dumps(
-            {key: _holdable(value) for key, value in row.items()}, default=_json_default, option=_JSON_OPTIONS
+        return array("q", [0 if value is None else value for value in values]), values
+    except OverflowError:
+        held = tuple(
+            value if isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX else None for value in values
         )
+        return array("q", [0 if value is None else value for value in held]), held
 
 
-def _json_default(value: Any) -> str:
-    if isinstance(value, datetime):
-        return _timestamp_text(value)
-    raise TypeError(f"{type(value).__name__} is not a raw-zone value")
+def _fixed_width(kind: pa.DataType, data: array[Any], values: tuple[Any, ...]) -> pa.Array:
+    validity, nulls = _validity(values)
+    return pa.Array.from_buffers(kind, len(values), [validity, pa.py_buffer(data)], nulls)
+
+
+def _booleans(values: tuple[Any, ...]) -> pa.Array:
+    if any(type(value) is not bool for value in values if value is not None):
+        raise TypeError("expected true, false or null")
+    validity, nulls = _validity(values)
+    return pa.Array.from_buffers(pa.bool_(), len(values), [validity, _bitmap([v is True for v in values])], nulls)
+
+
+def _validity(values: Sequence[Any]) -> tuple[pa.Buffer | None, int]:
+    nulls = values.count(None)
+    return (_bitmap([value is not None for value in values]), nulls) if nulls else (None, 0)
+
+
+def _bitmap(bits: list[bool]) -> pa.Buffer:
+    """Arrow's bit-packed layout: bit i of the buffer (least significant first) is ``bits[i]``."""
+    number = int("".join(["1" if bit else "0" for bit in reversed(bits)]) or "0", 2)
+    return pa.py_buffer(number.to_bytes((len(bits) + 7) // 8, "little"))
 
 
 @functools.lru_cache(maxsize=16)  # a snapshot set's rows share one fetched_at
-def _timestamp_text(value: datetime) -> str:
-    """ISO-8601 UTC with milliseconds, the raw zone's precision (naive means UTC)."""
-    moment = value.astimezone(UTC) if value.tzinfo else value
-    return moment.isoformat(sep=" ", timespec="milliseconds").removesuffix("+00:00")
+def _epoch_milliseconds(value: datetime) -> int:
+    """Milliseconds since the epoch, the raw zone's precision (naive means UTC)."""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MILLISECOND
 
 
-def _holdable(value: Any) -> Any:
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+_TIMESTAMP = pa.timestamp("ms", tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _holdable(value: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", value)
 
 
 def write_snapshot_set(

@@ -166,10 +166,23 @@ class RedditConnection:
 
 
 class _RedditResponse(requests.Response):
-    """A response whose ``json()`` (what prawcore calls) reads with ``read_json``: ~2.5 ms less a page."""
+    """A response whose ``json()`` (what prawcore calls) reads with ``read_json``: ~2.5 ms less a page.
+
+    Its body is read in chunks of up to 1 MiB, not requests' 10 KB (~30 reads for a listing page of
+    ~280 KB; ~0.2 ms of CPU less a request), through ``iter_content`` and its error handling.
+    """
+
+    @property
+    def content(self) -> Any:
+        if self._content is False and not self._content_consumed and self.raw is not None and self.status_code:
+            self._content = b"".join(self.iter_content(_BODY_CHUNK_BYTES))
+        return super().content
 
     def json(self, **kwargs: Any) -> Any:
         return read_json(self.content)
+
+
+_BODY_CHUNK_BYTES = 1 << 20
 
 
 class _RedditAdapter(requests.adapters.HTTPAdapter):

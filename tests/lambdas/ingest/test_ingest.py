@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from lakehouse.replay.corpus import DirectoryCorpus
 from lakehouse.replay.synthetic import SyntheticCorpus
-from lambdas.ingest.cursors import Cursor, LakeCursorStore
+from lambdas.ingest.cursors import Cursor, LakeCursorStore, RecentPost
 from lambdas.ingest.ingest import IngestSettings
 from tests.lambdas.ingest.conftest import Ingestor, Lake
 
@@ -121,6 +122,20 @@ def test_cursor_never_moves_backwards(tmp_path: Any) -> None:
     assert cursors.advance(newer)
     assert not cursors.advance(older)
     assert cursors.get("PYTHON").run_id == "late"  # type: ignore[union-attr]
+
+
+def test_a_stored_cursor_reads_back_whole(tmp_path: Any) -> None:
+    from lakehouse.lake.store import LocalObjectStore
+
+    cursors = LakeCursorStore(LocalObjectStore(tmp_path))
+    started_from = Cursor("python", 1000.0, "a", "r1", 5.0, recent={"a": RecentPost(1000.0, 3)})
+    recent = {"a": RecentPost(1000.0, 4), "b": RecentPost(2000.5)}
+    cursor = Cursor("python", 2000.5, "b", "r2", 6.0, recent, previous=started_from)
+
+    cursors.advance(cursor)
+
+    assert cursors.get("python") == cursor
+    assert set(cursor.to_mapping()) == {field.name for field in dataclasses.fields(Cursor)}
 
 
 def test_recent_posts_are_refreshed_through_api_info_in_batches_of_100(ingestor_for: Any, lake: Lake) -> None:
