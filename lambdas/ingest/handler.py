@@ -10,6 +10,7 @@ invocation emits its own EMF metrics blob.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -36,6 +37,13 @@ from lambdas.ingest.reddit_gateway import (
     process_pacer,
 )
 from lambdas.ingest.settings import RuntimeSettings
+
+# A listing page parses into ~10,000 Python objects. At CPython's default gen-0 threshold (700
+# allocations) that is ~15 collections a page, each re-walking what survived. The modules above
+# live as long as the container: freeze them out of every collection, and collect the young
+# generation every 20,000 allocations (A/B on the benchmark's 100k incremental run: ~8% less CPU).
+gc.freeze()
+gc.set_threshold(20_000, 50, 100)
 
 SERVICE = "ingest"
 METRICS_NAMESPACE = "RedditLakehouse"
