@@ -8,8 +8,8 @@ identical corpus and clock, so neither tool warms the other's caches and the ser
 memory count against neither). Before it listens, the server plans every post and renders each at
 both scenario clocks, so an answer costs copying bytes: not generating the corpus nor rendering it,
 which no real Reddit does on the client's cores (live rendering took the server ~8 ms of CPU a page,
-as much as our own work on it, on the same 2 cores). Two scenarios per
-tool, each tool on its own state:
+as much as our own work on it, on the same 2 cores). Two scenarios per tool, each tool on its own
+state:
 
 - full: the clock at the 95th-percentile post, so ~95% of posts exist; ingest every subreddit
   from empty state;

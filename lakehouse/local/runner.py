@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 STAGES = ("ingest", "process")
 # Subreddits ingested at once, as the cloud's concurrent invocations do: while Reddit prepares
 # one subreddit's page, another's is parsed and written. Pacing is shared (one process pacer).
-# Two keep both sides busy against the replay server; each further thread adds ~25 MiB of peak
-# memory on a 10k-post run and no speed (bench/ingest_vs_dlt.py, 2 cores).
+# Two keep both sides busy against the replay server; a third adds ~8 MiB of peak memory on a
+# 10k-post run and, against the benchmark's pre-rendering server, no speed (2 cores).
 DEFAULT_CONCURRENCY = 2
 
 

@@ -131,10 +131,6 @@ class RequestLog:
     rate_limit_waits: int = 0
     rate_limit_wait_seconds: float = 0.0
     retries: int = 0
-
-    def _sleep_seconds(self) -> float | None:
-        return None  # prawcore sleeps before a retry; with no retries there is nothing to wait for
-
     pacing_seconds: float = 0.0
 
     def record_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
