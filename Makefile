@@ -37,7 +37,7 @@ $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@# Bytecode for the project's own modules, as pip writes for installed packages (an editable
 	@# install gets none, and where PYTHONDONTWRITEBYTECODE is set every run would recompile them).
-	$(BIN)/python -m compileall -q lakehouse lambdas glue_jobs infra bench
+	$(BIN)/python -m compileall -q lakehouse lakehouse_tools lambdas glue_jobs infra bench
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -48,6 +48,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	$(BIN)/pytest $(ARGS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lakehouse.replay.synthetic import SyntheticCorpus
+from lakehouse_tools.replay.synthetic import SyntheticCorpus
 
 # Reddit lists at most 1,000 items; ~700 posts a subreddit keeps every one well under it at the
 # corpus end (the multinomial spread is about +/-30 posts), so a first full run can read them all.

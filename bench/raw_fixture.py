@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from lakehouse.domain.reddit import Quarantined, parse_post  # noqa: E402
 from lakehouse.lake.store import LocalObjectStore  # noqa: E402
 from lakehouse.lake.zones import POST_SCHEMA, POSTS_PREFIX, fetch_date_of, write_snapshot_set  # noqa: E402
-from lakehouse.replay.synthetic import SyntheticCorpus  # noqa: E402
+from lakehouse_tools.replay.synthetic import SyntheticCorpus  # noqa: E402
 
 FIXTURE_VERSION = 1
 SEED = 20261115

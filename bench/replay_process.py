@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus_plan import build_corpus
 from lakehouse.domain.reddit import payload_text
-from lakehouse.replay.corpus import SubredditIndex
-from lakehouse.replay.server import ReplayOptions, ReplayServer
-from lakehouse.replay.synthetic import SyntheticCorpus
+from lakehouse_tools.replay.corpus import SubredditIndex
+from lakehouse_tools.replay.server import ReplayOptions, ReplayServer
+from lakehouse_tools.replay.synthetic import SyntheticCorpus
 
 
 class PrerenderedCorpus:

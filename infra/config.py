@@ -18,6 +18,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
+from lakehouse.domain.pii import key_fingerprint
+from lambdas.ingest.settings import IngestSettings
+
 __all__ = [
     "ConfigError",
     "EnvironmentConfig",
@@ -26,6 +29,7 @@ __all__ = [
     "LlmConfig",
     "RemovalPolicyName",
     "RetentionConfig",
+    "SecretsConfig",
     "Zone",
     "ZoneRetention",
     "load_environment",
@@ -56,6 +60,10 @@ _SCHEDULE_RE = re.compile(
     r"^(rate\(1 (minute|hour|day)\)|rate\(([2-9]|[1-9]\d+) (minutes|hours|days)\)|cron\([^()]+\))$"
 )
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Secrets Manager's name alphabet. A referenced secret is passed on as a partial ARN (no random suffix),
+# which Secrets Manager misreads when the name itself ends in a hyphen and six characters.
+_SECRET_NAME_RE = re.compile(r"^(?!.*-[A-Za-z0-9]{6}$)[A-Za-z0-9/_+=.@-]{1,512}$")
+_FINGERPRINT_RE = re.compile(rf"^[0-9a-f]{{{len(key_fingerprint(bytes(16)))}}}$")
 _ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 
@@ -71,6 +79,10 @@ class Zone(StrEnum):
     PROCESSED = "processed"
     ANALYTICS = "analytics"
     QUARANTINE = "quarantine"
+
+
+# The zones whose objects still carry usernames and unscrubbed text; everything else is scrubbed.
+_UNSCRUBBED_ZONES = frozenset({Zone.RAW, Zone.QUARANTINE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +127,14 @@ class IngestConfig:
     memory_mb: int
     timeout_seconds: int
 
+    def runtime(self) -> IngestSettings:
+        """What every invocation of this environment runs with (the Lambda's and the local run's)."""
+        return IngestSettings(
+            overlap_seconds=float(self.overlap_seconds),
+            refresh_max_age_seconds=self.refresh_max_age_hours * 3600.0,
+            max_comments_per_post=self.max_comments_per_post,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class GlueConfig:
@@ -123,6 +143,22 @@ class GlueConfig:
     worker_type: str
     number_of_workers: int
     timeout_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsConfig:
+    """Where the stack's two secrets come from, and the PII key the job must find.
+
+    A name means the secret was created out of band (``infra.constructs.stack_secret`` says how) and
+    the stack only references it: no deployment can regenerate it. ``None`` (dev) lets the stack
+    generate one, which a replaced stack regenerates. ``pii_key_fingerprint`` is
+    :func:`lakehouse.domain.pii.key_fingerprint` of the key the environment's pseudonyms were made
+    with; the job refuses to run with any other key (``None``: not checked).
+    """
+
+    reddit_secret_name: str | None
+    pii_key_secret_name: str | None
+    pii_key_fingerprint: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +178,7 @@ class EnvironmentConfig:
     llm: LlmConfig
     ingest: IngestConfig
     glue: GlueConfig
+    secrets: SecretsConfig
 
     @property
     def resource_prefix(self) -> str:
@@ -287,17 +324,33 @@ def _parse_retention(section: _Section) -> RetentionConfig:
         access_logs_expiration_days=section.integer("access_logs_expiration_days", minimum=1),
     )
     section.done()
-    # Raw objects carry Reddit usernames: they must be the first data to go.
+    # Raw objects carry Reddit usernames: they must go before any scrubbed data.
     raw_expiry = zones[Zone.RAW].expiration_days
     raw_key = zones_section.path_of("raw.expiration_days")
     if raw_expiry is None:
         raise ConfigError(f"{raw_key}: raw holds usernames and must expire (set a number of days)")
     for zone, rule in zones.items():
-        if zone is not Zone.RAW and rule.expiration_days is not None and rule.expiration_days < raw_expiry:
+        if zone in _UNSCRUBBED_ZONES:
+            continue
+        if rule.expiration_days is not None and rule.expiration_days < raw_expiry:
             raise ConfigError(
-                f"{raw_key}: {raw_expiry} must be the shortest expiry, but {zone.value} expires after "
-                f"{rule.expiration_days} days"
+                f"{raw_key}: {raw_expiry} must be the shortest expiry of the zones, but {zone.value} expires "
+                f"after {rule.expiration_days} days"
             )
+    # Quarantine keeps the same unscrubbed payloads as raw (what could not be typed or processed):
+    # it must not outlive raw, or it becomes the place usernames survive their deletion.
+    quarantine_expiry = zones[Zone.QUARANTINE].expiration_days
+    quarantine_key = zones_section.path_of("quarantine.expiration_days")
+    if quarantine_expiry is None:
+        raise ConfigError(
+            f"{quarantine_key}: quarantine holds unscrubbed payloads and must expire, at most when raw does "
+            f"({raw_expiry} days)"
+        )
+    if quarantine_expiry > raw_expiry:
+        raise ConfigError(
+            f"{quarantine_key}: {quarantine_expiry} must be at most raw.expiration_days ({raw_expiry}): "
+            "quarantine holds the same unscrubbed payloads as raw"
+        )
     return retention
 
 
@@ -312,6 +365,34 @@ def _parse_ingest(section: _Section) -> IngestConfig:
     )
     section.done()
     return ingest
+
+
+def _parse_secrets(section: _Section, *, retain_data: bool) -> SecretsConfig:
+    hint = "a Secrets Manager secret name (letters, digits, /_+=.@-; not ending in '-' and six letters or digits)"
+    secrets = SecretsConfig(
+        reddit_secret_name=section.optional_text("reddit_secret_name", pattern=_SECRET_NAME_RE, hint=hint),
+        pii_key_secret_name=section.optional_text("pii_key_secret_name", pattern=_SECRET_NAME_RE, hint=hint),
+        pii_key_fingerprint=section.optional_text(
+            "pii_key_fingerprint",
+            pattern=_FINGERPRINT_RE,
+            hint="the first 16 lowercase hex characters of the key's SHA-256 (lakehouse.domain.pii.key_fingerprint)",
+        ),
+    )
+    section.done()
+    if retain_data:
+        # Retained data outlives the stack: so must the secrets (above all the key of its pseudonyms).
+        for key in ("reddit_secret_name", "pii_key_secret_name"):
+            if getattr(secrets, key) is None:
+                raise ConfigError(
+                    f"{section.path_of(key)}: an environment that retains data (removal_policy 'retain') must "
+                    "name a secret created out of band; a generated one is replaced with the stack"
+                )
+        if secrets.pii_key_fingerprint is None:
+            raise ConfigError(
+                f"{section.path_of('pii_key_fingerprint')}: an environment that retains data must pin its PII key's "
+                "fingerprint, so no run ever pseudonymizes with another key"
+            )
+    return secrets
 
 
 def _parse_environment(project: str, name: str, section: _Section) -> EnvironmentConfig:
@@ -361,6 +442,7 @@ def _parse_environment(project: str, name: str, section: _Section) -> Environmen
         llm=llm,
         ingest=_parse_ingest(section.section("ingest")),
         glue=glue,
+        secrets=_parse_secrets(section.section("secrets"), retain_data=removal_policy == "retain"),
     )
     section.done()
     return config

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import praw
 import pytest
 
-from lakehouse.replay.corpus import Corpus, DirectoryCorpus
-from lakehouse.replay.server import ReplayOptions, ReplayServer, running
+from infra.config import load_environment
+from lakehouse_tools.replay.corpus import Corpus, DirectoryCorpus
+from lakehouse_tools.replay.server import ReplayOptions, ReplayServer, running
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REAL_CORPUS_DIR = PROJECT_ROOT.parent / "shared" / "reddit-real"
+# The environment the tests run with where they need one (as the local run does by default).
+DEV = load_environment(json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"], "dev")
+DEV_INGEST = DEV.ingest.runtime()
 
 
 def praw_client(server: ReplayServer) -> praw.Reddit:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.domain.problem_rule import RULE_VERSION, is_problem, match_problem
-from lakehouse.replay.synthetic import SyntheticCorpus
+from lakehouse_tools.replay.synthetic import SyntheticCorpus
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -3,6 +3,10 @@
 Glue 5.1 (Spark 3.5.6, Python 3.11) runs this file; ``glue_jobs`` and ``lakehouse`` arrive as
 ``--extra-py-files``. Job bookmarks (``transformation_ctx``) make each run read only raw
 objects no successful run has read; ``job.commit()`` advances them after the output is written.
+
+The PII key is checked before Spark starts: a key that is not the environment's (a replaced or
+regenerated secret) would give every author a new pseudonym and silently split distinct-author
+counts at that run, so such a run fails instead, having read and written nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +16,35 @@ import time
 from typing import Any
 
 
+class PiiKeyMismatchError(RuntimeError):
+    """The secret holds another key than the one the environment's pseudonyms were made with."""
+
+
+def check_pii_key(key: bytes, *, expected_fingerprint: str, secret_arn: str) -> None:
+    """Raise unless ``key``'s fingerprint is ``expected_fingerprint`` (``UNCHECKED_FINGERPRINT``: no check)."""
+    from glue_jobs.process_posts.arguments import UNCHECKED_FINGERPRINT
+    from lakehouse.domain.pii import key_fingerprint
+
+    if expected_fingerprint == UNCHECKED_FINGERPRINT:
+        return
+    actual = key_fingerprint(key)
+    if actual != expected_fingerprint:
+        raise PiiKeyMismatchError(
+            f"the PII key in {secret_arn} is not the one this environment's pseudonyms were made with: "
+            f"fingerprint {actual}, expected {expected_fingerprint}"
+        )
+
+
 def _publish(cloudwatch: Any, namespace: str, environment: str, metrics: dict[str, int]) -> None:
+    from lakehouse.metrics import PROCESS_JOB
+
     cloudwatch.put_metric_data(
         Namespace=namespace,
         MetricData=[
             {
                 "MetricName": name,
                 "Dimensions": [
-                    {"Name": "job", "Value": "process_posts"},
+                    {"Name": "job", "Value": PROCESS_JOB},
                     {"Name": "environment", "Value": environment},
                 ],
                 "Value": float(value),
@@ -37,23 +62,19 @@ def main(argv: list[str]) -> None:
     from awsglue.utils import getResolvedOptions
     from pyspark.context import SparkContext
 
+    from glue_jobs.process_posts.arguments import JobArguments
     from glue_jobs.process_posts.io import LakePaths
     from glue_jobs.process_posts.process import ProcessSettings, process_raw
     from glue_jobs.process_posts.quality import DataQualityError
+    from lakehouse.metrics import ProcessMetric
+    from lakehouse.tables import RAW_COMMENTS, RAW_POSTS
 
-    args = getResolvedOptions(
-        argv,
-        [
-            "JOB_NAME",
-            "JOB_RUN_ID",
-            "raw_uri",
-            "processed_uri",
-            "quarantine_uri",
-            "pii_secret_arn",
-            "metrics_namespace",
-            "environment",
-        ],
-    )
+    args = getResolvedOptions(argv, ["JOB_NAME", "JOB_RUN_ID", *JobArguments.names()])
+    arguments = JobArguments.from_resolved(args)
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=arguments.pii_secret_arn)["SecretString"]
+    pii_key = secret.encode()
+    check_pii_key(pii_key, expected_fingerprint=arguments.pii_key_fingerprint, secret_arn=arguments.pii_secret_arn)
+
     glue = GlueContext(SparkContext.getOrCreate())
     spark = glue.spark_session
     spark.conf.set("spark.sql.session.timeZone", "UTC")
@@ -64,25 +85,25 @@ def main(argv: list[str]) -> None:
     def new_raw(table: str) -> Any:
         frame = glue.create_dynamic_frame.from_options(
             connection_type="s3",
-            connection_options={"paths": [f"{args['raw_uri'].rstrip('/')}/{table}/"], "recurse": True},
+            connection_options={"paths": [f"{arguments.raw_uri.rstrip('/')}/{table}/"], "recurse": True},
             format="parquet",
             transformation_ctx=f"raw_{table}",
         ).toDF()
         return None if frame.rdd.isEmpty() else frame
 
-    secret = boto3.client("secretsmanager").get_secret_value(SecretId=args["pii_secret_arn"])["SecretString"]
     cloudwatch = boto3.client("cloudwatch")
     try:
         result = process_raw(
-            new_raw("posts"),
-            new_raw("comments"),
-            paths=LakePaths(processed=args["processed_uri"], quarantine=args["quarantine_uri"]),
-            settings=ProcessSettings(job_run=args["JOB_RUN_ID"], now_epoch=time.time(), pii_key=secret.encode()),
+            new_raw(RAW_POSTS.prefix),
+            new_raw(RAW_COMMENTS.prefix),
+            paths=LakePaths(processed=arguments.processed_uri, quarantine=arguments.quarantine_uri),
+            settings=ProcessSettings(job_run=args["JOB_RUN_ID"], now_epoch=time.time(), pii_key=pii_key),
         )
     except DataQualityError as breach:
-        _publish(cloudwatch, args["metrics_namespace"], args["environment"], {"quality_breaches": len(breach.breaches)})
+        breaches = {ProcessMetric.QUALITY_BREACHES.value: len(breach.breaches)}
+        _publish(cloudwatch, arguments.metrics_namespace, arguments.environment, breaches)
         raise
-    _publish(cloudwatch, args["metrics_namespace"], args["environment"], result.report.metrics())
+    _publish(cloudwatch, arguments.metrics_namespace, arguments.environment, result.report.metrics())
     print(result.summary())  # Glue's continuous logging captures stdout
     job.commit()
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.utils import AnalysisException
+from pyspark.sql import types as T
 
+from glue_jobs.process_posts.schema import SPARK_TYPES
 from glue_jobs.process_posts.transforms import PARTITION_COLUMN
+from lakehouse.tables import EXCLUSIONS_PREFIX, PROCESS_QUARANTINE_PREFIX, RUN_PARTITION, Table
 
 # Rows per output file: ~100-250 MB of Parquet for posts, well above the small-file zone.
 MAX_RECORDS_PER_FILE = 500_000
@@ -27,21 +29,33 @@ class LakePaths:
     processed: str
     quarantine: str
 
-    @property
-    def posts(self) -> str:
-        return f"{self.processed.rstrip('/')}/posts"
-
-    @property
-    def comments(self) -> str:
-        return f"{self.processed.rstrip('/')}/comments"
+    def table(self, table: Table) -> str:
+        """A processed table's root."""
+        return f"{self.processed.rstrip('/')}/{table.prefix}"
 
     @property
     def exclusions(self) -> str:
-        return f"{self.processed.rstrip('/')}/post_exclusions"
+        return f"{self.processed.rstrip('/')}/{EXCLUSIONS_PREFIX}"
 
-    @property
-    def process_quarantine(self) -> str:
-        return f"{self.quarantine.rstrip('/')}/process"
+    def process_quarantine(self, table: Table) -> str:
+        return f"{self.quarantine.rstrip('/')}/{PROCESS_QUARANTINE_PREFIX}/{table.prefix}"
+
+
+class ProcessedTableUnreadable(Exception):
+    """A processed table exists but cannot be read: rewriting its months from new rows alone would lose data."""
+
+
+def table_struct(table: Table) -> T.StructType:
+    """The Spark schema of a processed table as the job writes it (file columns, then the partition)."""
+    return T.StructType([T.StructField(column.name, SPARK_TYPES[column.type]) for column in table.columns])
+
+
+def path_exists(spark: SparkSession, path: str) -> bool:
+    """Whether anything is stored at ``path`` (Hadoop's view: local, file:// or s3://); a failed probe raises."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return bool(hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path))
 
 
 def read_parquet_files(spark: SparkSession, files: list[str]) -> DataFrame | None:
@@ -51,15 +65,39 @@ def read_parquet_files(spark: SparkSession, files: list[str]) -> DataFrame | Non
     return spark.read.option("mergeSchema", "true").parquet(*files)
 
 
-def read_current(spark: SparkSession, root: str, months: list[str]) -> DataFrame | None:
-    """What a processed table holds for ``months``; None if the table does not exist yet."""
+def read_current(spark: SparkSession, root: str, months: list[str], table: Table) -> DataFrame | None:
+    """What a processed table holds for ``months``, materialised; None only where the table does not exist yet.
+
+    "No table yet" is a path that does not exist. Anything else that stops the read (a denied
+    listing, a file that is no Parquet, a root that is no directory) raises
+    :class:`ProcessedTableUnreadable` naming the path, before the job writes anything: the
+    dynamic partition overwrite would otherwise rewrite those months from the new rows alone.
+    """
     if not months:
         return None
     try:
-        table = spark.read.parquet(root)
-    except AnalysisException:
-        return None
-    return table.where(F.col(PARTITION_COLUMN).isin(months))
+        if not path_exists(spark, root):
+            return None
+        current = spark.read.schema(table_struct(table)).parquet(root).where(F.col(PARTITION_COLUMN).isin(months))
+        return current.localCheckpoint(eager=True)
+    except Exception as exc:
+        raise ProcessedTableUnreadable(
+            f"cannot read processed table {root} (months {', '.join(months)}): {exc}"
+        ) from exc
+
+
+def count_written(spark: SparkSession, root: str, table: Table, months: list[str], job_run: str) -> int:
+    """Rows of ``table`` stored under ``root`` for ``months`` that this job run wrote: read back from storage."""
+    if not months or not path_exists(spark, root):
+        return 0
+    stored = spark.read.schema(table_struct(table)).parquet(root)
+    return stored.where(F.col(PARTITION_COLUMN).isin(months) & (F.col("processed_job_run") == job_run)).count()
+
+
+def count_run_rows(spark: SparkSession, root: str, job_run: str) -> int:
+    """Rows one job run set aside under ``root`` (see :func:`write_run_rows`), read back from storage."""
+    path = run_rows_path(root, job_run)
+    return spark.read.parquet(path).count() if path_exists(spark, path) else 0
 
 
 def write_current(df: DataFrame, root: str) -> None:
@@ -77,4 +115,8 @@ def write_current(df: DataFrame, root: str) -> None:
 
 def write_run_rows(df: DataFrame, root: str, job_run: str) -> None:
     """Rows one job run set aside (quarantine, exclusions): ``root/job_run=<id>/``, rewritten by a rerun."""
-    df.coalesce(1).write.mode("overwrite").parquet(f"{root.rstrip('/')}/job_run={job_run}")
+    df.coalesce(1).write.mode("overwrite").parquet(run_rows_path(root, job_run))
+
+
+def run_rows_path(root: str, job_run: str) -> str:
+    return f"{root.rstrip('/')}/{RUN_PARTITION}={job_run}"

@@ -13,9 +13,10 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from glue_jobs.process_posts import io, transforms
+from glue_jobs.process_posts import io, schema, transforms
 from glue_jobs.process_posts.quality import QualityReport, ZoneCounts, inspect_output
 from glue_jobs.process_posts.transforms import PARTITION_COLUMN, FilterSettings
+from lakehouse.tables import POST_EXCLUSIONS, PROCESS_QUARANTINE, PROCESSED_COMMENTS, PROCESSED_POSTS, Table
 
 
 @dataclass(frozen=True)
@@ -46,17 +47,9 @@ class ProcessResult:
 
 
 def _quarantine_rows(invalid: DataFrame, kind: str, job_run: str) -> DataFrame:
-    return invalid.select(
-        F.lit("process").alias("stage"),
-        F.lit(kind).alias("kind"),
-        F.col("id").alias("object_id"),
-        "reason",
-        "payload",
-        "fetched_at",
-        "run_id",
-        "source_endpoint",
-        F.lit(job_run).alias("job_run_id"),
-    )
+    jobs = {"stage": F.lit("process"), "kind": F.lit(kind), "job_run_id": F.lit(job_run)}
+    rows = invalid.withColumnRenamed("id", "object_id")
+    return rows.select(*schema.output_select(PROCESS_QUARANTINE, jobs, with_partition=False))
 
 
 def _by_reason(df: DataFrame) -> dict[str, int]:
@@ -68,6 +61,68 @@ def _months(df: DataFrame) -> list[str]:
     return sorted(row[0] for row in df.select(transforms.created_month()).distinct().collect())
 
 
+@dataclass
+class _Table:
+    """One processed table's pass through a run: what it received, what it must write, and where."""
+
+    table: Table
+    received: DataFrame
+    valid: DataFrame
+    invalid: DataFrame
+    latest: DataFrame
+    kept: DataFrame
+    merged: DataFrame
+    months: list[str]
+    root: str
+    quarantine_root: str
+
+
+def _prepare(
+    raw: DataFrame, table: Table, paths: io.LakePaths, settings: ProcessSettings, *, posts: bool
+) -> tuple[_Table, DataFrame | None]:
+    """Validate, dedupe, (posts: filter,) enrich and merge one table's new raw snapshots; write nothing."""
+    received = (
+        transforms.normalize_posts(raw) if posts else transforms.normalize(raw, transforms.RAW_COMMENT_COLUMNS)
+    ).cache()
+    checks = transforms.post_checks(settings.now_epoch) if posts else transforms.comment_checks(settings.now_epoch)
+    valid, invalid = transforms.validate(received, checks)
+    latest = transforms.latest_snapshot(valid).cache()
+    excluded: DataFrame | None = None
+    kept = latest
+    if posts:
+        kept, excluded = transforms.filter_posts(latest, settings.filters)
+    # Spread the Python UDF over every core: small inputs otherwise collapse into one partition.
+    spread = kept.repartition(kept.sparkSession.sparkContext.defaultParallelism)
+    enrich = transforms.enrich_posts if posts else transforms.enrich_comments
+    enriched = enrich(spread, settings.pii_key, settings.job_run, table)
+    months = _months(kept)
+    root = paths.table(table)
+    current = io.read_current(received.sparkSession, root, months, table)
+    merged = transforms.merge_current(current, enriched, table.key or "").localCheckpoint(eager=True)
+    prepared = _Table(
+        table, received, valid, invalid, latest, kept, merged, months, root, paths.process_quarantine(table)
+    )
+    return prepared, excluded
+
+
+def _reconcile(item: _Table, excluded: DataFrame | None, paths: io.LakePaths, job_run: str) -> ZoneCounts:
+    """What the run received against what it durably wrote, read back from storage, plus what it set aside.
+
+    ``superseded`` is what the run was right not to write: older snapshots of a post it also read,
+    and snapshots older than the one processed already held. Everything else is counted where
+    it was written, so a writer that drops a row leaves the sum short.
+    """
+    spark = item.received.sparkSession
+    wins = item.merged.where(F.col("processed_job_run") == job_run).count()
+    return ZoneCounts(
+        raw=item.received.count(),
+        quarantined=io.count_run_rows(spark, item.quarantine_root, job_run),
+        superseded=item.valid.count() - item.latest.count() + item.kept.count() - wins,
+        filtered=io.count_run_rows(spark, paths.exclusions, job_run) if excluded is not None else 0,
+        processed=io.count_written(spark, item.root, item.table, item.months, job_run),
+    )
+
+
 def process_raw(
     raw_posts: DataFrame | None,
     raw_comments: DataFrame | None,
@@ -75,73 +130,49 @@ def process_raw(
     paths: io.LakePaths,
     settings: ProcessSettings,
 ) -> ProcessResult:
-    """Validate, dedupe, filter, enrich and scrub new raw snapshots; merge them into processed; gate."""
+    """Validate, dedupe, filter, enrich and scrub new raw snapshots; merge them into processed; gate; reconcile.
+
+    The gate (unique ids, keys, ranges, PII residue) decides before anything is written; the
+    reconciliation reads back what was written and fails the run (the caller keeps its bookmark,
+    so the rerun rewrites the same months) when anything received is unaccounted for.
+    """
     report = QualityReport()
     filtered_by_reason: dict[str, int] = {}
     quarantined_by_reason: dict[str, int] = {}
-    months_written: dict[str, list[str]] = {}
-    current_tables: list[tuple[DataFrame, str]] = []
-    set_aside: list[tuple[DataFrame, str]] = []
-
-    if raw_posts is not None:
-        posts = transforms.normalize_posts(raw_posts).cache()
-        valid, invalid = transforms.validate(posts, transforms.post_checks(settings.now_epoch))
-        latest = transforms.latest_snapshot(valid).cache()
-        kept, excluded = transforms.filter_posts(latest, settings.filters)
-        # Spread the Python UDF over every core: small inputs otherwise collapse into one partition.
-        parallelism = kept.sparkSession.sparkContext.defaultParallelism
-        enriched = transforms.enrich_posts(kept.repartition(parallelism), settings.pii_key)
-        months = _months(kept)
-        current = io.read_current(invalid.sparkSession, paths.posts, months)
-        merged = transforms.merge_current(current, enriched, "post_id").localCheckpoint(eager=True)
-        valid_count = valid.count()
-        report.posts = ZoneCounts(
-            raw=posts.count(),
-            quarantined=invalid.count(),
-            superseded=valid_count - latest.count(),
-            filtered=excluded.count(),
-            processed=kept.count(),
-        )
-        inspect_output(report, "posts", merged, "post_id", ["title", "body", "url", "permalink"])
-        filtered_by_reason = _by_reason(excluded)
-        quarantined_by_reason = {f"t3: {k}": v for k, v in _by_reason(invalid).items()}
-        months_written["posts"] = months
-        current_tables.append((merged, paths.posts))
-        exclusions = excluded.select(
-            F.col("id").alias("post_id"),
-            "reason",
-            F.col("run_id").alias("snapshot_run_id"),
-            transforms.created_month().alias(PARTITION_COLUMN),
-        )
-        set_aside.append((exclusions, paths.exclusions))
-        set_aside.append((_quarantine_rows(invalid, "t3", settings.job_run), f"{paths.process_quarantine}/posts"))
-
-    if raw_comments is not None:
-        comments = transforms.normalize(raw_comments, transforms.RAW_COMMENT_COLUMNS).cache()
-        valid_c, invalid_c = transforms.validate(comments, transforms.comment_checks(settings.now_epoch))
-        latest_c = transforms.latest_snapshot(valid_c).cache()
-        enriched_c = transforms.enrich_comments(
-            latest_c.repartition(latest_c.sparkSession.sparkContext.defaultParallelism), settings.pii_key
-        )
-        months_c = _months(latest_c)
-        current_c = io.read_current(invalid_c.sparkSession, paths.comments, months_c)
-        merged_c = transforms.merge_current(current_c, enriched_c, "comment_id").localCheckpoint(eager=True)
-        report.comments = ZoneCounts(
-            raw=comments.count(),
-            quarantined=invalid_c.count(),
-            superseded=valid_c.count() - latest_c.count(),
-            processed=latest_c.count(),
-        )
-        inspect_output(report, "comments", merged_c, "comment_id", ["body"])
-        quarantined_by_reason |= {f"t1: {k}": v for k, v in _by_reason(invalid_c).items()}
-        months_written["comments"] = months_c
-        current_tables.append((merged_c, paths.comments))
-        set_aside.append((_quarantine_rows(invalid_c, "t1", settings.job_run), f"{paths.process_quarantine}/comments"))
+    prepared: list[tuple[_Table, DataFrame | None]] = []
+    for raw, table, kind in ((raw_posts, PROCESSED_POSTS, "t3"), (raw_comments, PROCESSED_COMMENTS, "t1")):
+        if raw is None:
+            continue
+        item, excluded = _prepare(raw, table, paths, settings, posts=table is PROCESSED_POSTS)
+        text_columns = [c.name for c in table.columns if c.free_text]
+        inspect_output(report, table.prefix, item.merged, table.key or "", text_columns)
+        quarantined_by_reason |= {f"{kind}: {k}": v for k, v in _by_reason(item.invalid).items()}
+        if excluded is not None:
+            filtered_by_reason = _by_reason(excluded)
+        prepared.append((item, excluded))
 
     # The gate decides before anything reaches the processed tables.
     report.enforce()
-    for frame, root in current_tables:
-        io.write_current(frame, root)
-    for frame, root in set_aside:
-        io.write_run_rows(frame, root, settings.job_run)
+    for item, excluded in prepared:
+        io.write_current(item.merged, item.root)
+        if excluded is not None:
+            io.write_run_rows(_exclusions(excluded), paths.exclusions, settings.job_run)
+        io.write_run_rows(
+            _quarantine_rows(item.invalid, item.table.kind or "", settings.job_run),
+            item.quarantine_root,
+            settings.job_run,
+        )
+    for item, excluded in prepared:
+        setattr(report, item.table.prefix, _reconcile(item, excluded, paths, settings.job_run))
+    report.enforce()
+    months_written = {item.table.prefix: item.months for item, _ in prepared}
     return ProcessResult(report, filtered_by_reason, quarantined_by_reason, months_written)
+
+
+def _exclusions(excluded: DataFrame) -> DataFrame:
+    jobs = {
+        "reason": F.col("reason"),
+        "snapshot_run_id": F.col("run_id"),
+        PARTITION_COLUMN: transforms.created_month(),
+    }
+    return excluded.select(*schema.output_select(POST_EXCLUSIONS, jobs, with_partition=False))

@@ -12,7 +12,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 # What must never reach processed: an e-mail address left in free text (the scrubber's job).
-EMAIL_RESIDUE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+from lakehouse.domain.patterns import EMAIL_REGEX
+from lakehouse.metrics import ProcessMetric
 
 
 class DataQualityError(Exception):
@@ -23,11 +24,15 @@ class DataQualityError(Exception):
 
 @dataclass
 class ZoneCounts:
-    """One table's flow through a run: every raw row ends in exactly one of the other buckets."""
+    """One table's flow through a run: every raw row ends in exactly one of the other buckets.
+
+    ``raw`` is counted as received; quarantined, filtered and processed are read back from what
+    the run wrote (see ``process._reconcile``), so a lost row unbalances it.
+    """
 
     raw: int = 0
     quarantined: int = 0
-    superseded: int = 0  # older snapshots of a post the same run also read
+    superseded: int = 0  # snapshots older than another of the same post (in the run, or already processed)
     filtered: int = 0
     processed: int = 0
 
@@ -69,7 +74,7 @@ class QualityReport:
     def metrics(self) -> dict[str, int]:
         flat = {f"posts_{k}": v for k, v in asdict(self.posts).items()}
         flat |= {f"comments_{k}": v for k, v in asdict(self.comments).items()}
-        flat["quality_breaches"] = len(self.breaches())
+        flat[ProcessMetric.QUALITY_BREACHES.value] = len(self.breaches())
         return flat
 
     def enforce(self) -> None:
@@ -98,7 +103,7 @@ def inspect_output(report: QualityReport, table: str, df: DataFrame, key: str, t
             aggregates.append(F.sum(F.when(broken, 1).otherwise(0)).alias(f"range_{column}"))
     residue = F.lit(False)
     for column in text_columns:
-        residue = residue | F.coalesce(F.col(column).rlike(EMAIL_RESIDUE), F.lit(False))
+        residue = residue | F.coalesce(F.col(column).rlike(EMAIL_REGEX), F.lit(False))
     aggregates.append(F.sum(F.when(residue, 1).otherwise(0)).alias("pii"))
     row = df.agg(*aggregates).collect()[0].asDict()
     report.output_rows[table] = int(row["rows"] or 0)

@@ -7,76 +7,32 @@ scrub PII (one pandas UDF over the shared domain code) -> merge with what proces
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from glue_jobs.process_posts import schema
 from lakehouse.domain.enrich import sentiment, text_signals
+from lakehouse.domain.patterns import ID_REGEX, REMOVED_MARKERS
 from lakehouse.domain.pii import Pseudonymizer, scrub_text
 from lakehouse.domain.problem_rule import RULE_VERSION, match_problem
 from lakehouse.domain.reddit import EARLIEST_CREATED_UTC
+from lakehouse.tables import MONTH_PARTITION, PROCESSED_COMMENTS, PROCESSED_POSTS, RAW_COMMENTS, RAW_POSTS, Table
 
-ID_REGEX = r"^[0-9a-z]{1,13}$"
 # A post may be created a little "in the future" of the job's clock (clock skew between hosts).
 FUTURE_SKEW_SECONDS = 3600
-PARTITION_COLUMN = "created_month"
+PARTITION_COLUMN = MONTH_PARTITION
 
-# Raw columns and their types; a column missing from an older raw file is added as null.
-RAW_POST_COLUMNS: dict[str, T.DataType] = {
-    "id": T.StringType(),
-    "subreddit_name": T.StringType(),
-    "author": T.StringType(),
-    "title": T.StringType(),
-    "selftext": T.StringType(),
-    "url": T.StringType(),
-    "permalink": T.StringType(),
-    "domain": T.StringType(),
-    "created_utc": T.DoubleType(),
-    "edited_utc": T.DoubleType(),
-    "score": T.LongType(),
-    "upvote_ratio": T.DoubleType(),
-    "num_comments": T.LongType(),
-    "over_18": T.BooleanType(),
-    "stickied": T.BooleanType(),
-    "is_self": T.BooleanType(),
-    "promoted": T.BooleanType(),
-    "distinguished": T.StringType(),
-    "link_flair_text": T.StringType(),
-    "removed_by_category": T.StringType(),
-    "payload": T.StringType(),
-    "fetched_at": T.TimestampType(),
-    "run_id": T.StringType(),
-    "source_endpoint": T.StringType(),
-}
-# Fields read from the payload: absent from older payloads (the corpus spans 2005-2026) -> null.
-PAYLOAD_POST_FIELDS: dict[str, tuple[str, T.DataType]] = {
-    "locked": ("$.locked", T.BooleanType()),
-    "spoiler": ("$.spoiler", T.BooleanType()),
-    "num_crossposts": ("$.num_crossposts", T.LongType()),
-    "is_video": ("$.is_video", T.BooleanType()),
-}
-RAW_COMMENT_COLUMNS: dict[str, T.DataType] = {
-    "id": T.StringType(),
-    "post_id": T.StringType(),
-    "parent_id": T.StringType(),
-    "subreddit_name": T.StringType(),
-    "author": T.StringType(),
-    "body": T.StringType(),
-    "created_utc": T.DoubleType(),
-    "edited_utc": T.DoubleType(),
-    "score": T.LongType(),
-    "depth": T.LongType(),
-    "stickied": T.BooleanType(),
-    "distinguished": T.StringType(),
-    "payload": T.StringType(),
-    "fetched_at": T.TimestampType(),
-    "run_id": T.StringType(),
-    "source_endpoint": T.StringType(),
-}
+# Raw columns and their types (a column missing from an older raw file is added as null), and the
+# fields read from the payload (absent from older payloads: the corpus spans 2005-2026 -> null).
+RAW_POST_COLUMNS = schema.input_columns(RAW_POSTS)
+RAW_COMMENT_COLUMNS = schema.input_columns(RAW_COMMENTS)
+PAYLOAD_POST_FIELDS = schema.payload_columns(PROCESSED_POSTS)
 
 
 def created_month(created_utc: str = "created_utc") -> Column:
@@ -105,6 +61,7 @@ def normalize(raw: DataFrame, columns: dict[str, T.DataType]) -> DataFrame:
 
 
 def normalize_posts(raw: DataFrame) -> DataFrame:
+    """Typed raw posts, plus the processed columns read from the payload."""
     posts = normalize(raw, RAW_POST_COLUMNS)
     for name, (path, dtype) in PAYLOAD_POST_FIELDS.items():
         posts = posts.withColumn(name, F.get_json_object("payload", path).cast(dtype))
@@ -127,6 +84,12 @@ def validate(df: DataFrame, checks: Sequence[tuple[str, Column]]) -> tuple[DataF
     return valid, invalid
 
 
+def _payload_field_typed(name: str, path: str, dtype: T.DataType) -> tuple[str, Column]:
+    """A payload field present with a value of another type would land as a null: it quarantines instead."""
+    text = F.get_json_object("payload", path)
+    return (f"{name} is not a {dtype.simpleString()}", text.isNull() | F.col(name).isNotNull())
+
+
 def post_checks(now_epoch: float) -> list[tuple[str, Column]]:
     created = F.col("created_utc")
     return [
@@ -139,6 +102,7 @@ def post_checks(now_epoch: float) -> list[tuple[str, Column]]:
         ("num_comments is negative", F.coalesce(F.col("num_comments"), F.lit(0)) >= 0),
         ("upvote_ratio is outside [0, 1]", F.coalesce(F.col("upvote_ratio"), F.lit(0.5)).between(0.0, 1.0)),
         ("fetched_at is missing", F.col("fetched_at").isNotNull()),
+        *(_payload_field_typed(name, path, dtype) for name, (path, dtype) in PAYLOAD_POST_FIELDS.items()),
     ]
 
 
@@ -162,9 +126,6 @@ def latest_snapshot(df: DataFrame, key: str = "id") -> DataFrame:
     return df.withColumn("_rank", F.row_number().over(order)).where(F.col("_rank") == 1).drop("_rank")
 
 
-REMOVED_BODIES = ("[removed]", "[deleted]")
-
-
 def filter_posts(df: DataFrame, settings: FilterSettings) -> tuple[DataFrame, DataFrame]:
     """Split into posts to keep and posts nobody should analyse, each with its ``reason``."""
     rules: list[tuple[str, Column]] = []
@@ -173,7 +134,7 @@ def filter_posts(df: DataFrame, settings: FilterSettings) -> tuple[DataFrame, Da
     if settings.drop_stickied:
         rules.append(("stickied", F.coalesce(F.col("stickied"), F.lit(False))))
     if settings.drop_removed_content:
-        removed_body = F.col("selftext").isin(*REMOVED_BODIES)
+        removed_body = F.col("selftext").isin(*REMOVED_MARKERS)
         rules.append(("content removed", removed_body & F.col("removed_by_category").isNotNull()))
     reason = F.lit(None).cast(T.StringType())
     for name, excluded in reversed(rules):
@@ -184,28 +145,7 @@ def filter_posts(df: DataFrame, settings: FilterSettings) -> tuple[DataFrame, Da
     return kept, dropped
 
 
-POST_TEXT_SCHEMA = T.StructType(
-    [
-        T.StructField("title", T.StringType()),
-        T.StructField("body", T.StringType()),
-        T.StructField("url", T.StringType()),
-        T.StructField("permalink", T.StringType()),
-        T.StructField("domain", T.StringType()),
-        T.StructField("flair", T.StringType()),
-        T.StructField("subreddit", T.StringType()),
-        T.StructField("author_hash", T.StringType()),
-        T.StructField("is_problem", T.BooleanType()),
-        T.StructField("problem_signals", T.ArrayType(T.StringType())),
-        T.StructField("sentiment", T.DoubleType()),
-        T.StructField("language", T.StringType()),
-        T.StructField("title_chars", T.IntegerType()),
-        T.StructField("body_chars", T.IntegerType()),
-        T.StructField("word_count", T.IntegerType()),
-        T.StructField("has_question", T.BooleanType()),
-        T.StructField("has_link", T.BooleanType()),
-        T.StructField("keywords", T.ArrayType(T.StringType())),
-    ]
-)
+POST_TEXT_SCHEMA = schema.enrichment_schema(PROCESSED_POSTS)
 
 
 def _post_text_udf(pii_key: bytes) -> object:
@@ -223,80 +163,58 @@ def _post_text_udf(pii_key: bytes) -> object:
                 signals = text_signals(title, body)
                 rows.append(
                     {
+                        "subreddit": pseudonyms.subreddit(subreddit, author),
                         "title": scrub_text(title, author),
                         "body": scrub_text(body, author),
                         "url": pseudonyms.scrub_profile_subreddits(scrub_text(url, author), author),
                         "permalink": pseudonyms.scrub_profile_subreddits(scrub_text(permalink, author), author),
                         "domain": scrub_text(domain, author),
-                        "flair": scrub_text(flair, author),
-                        "subreddit": pseudonyms.subreddit(subreddit, author),
                         "author_hash": pseudonyms.author(author),
+                        "flair": scrub_text(flair, author),
                         "is_problem": problem.is_problem,
                         "problem_signals": list(problem.signals),
                         **signals.as_dict(),
                     }
                 )
-            yield pd.DataFrame(rows, columns=POST_TEXT_SCHEMA.fieldNames())
+            yield _frame(rows, POST_TEXT_SCHEMA)
 
     return post_text
 
 
-def enrich_posts(df: DataFrame, pii_key: bytes) -> DataFrame:
+def _frame(rows: Sequence[Mapping[str, Any]], struct: T.StructType) -> pd.DataFrame:
+    """The enrichment batch as the declared struct; a declared column the step does not fill is an error."""
+    names = struct.fieldNames()
+    if rows and rows[0].keys() != set(names):
+        raise ValueError(f"enrichment returned {sorted(rows[0])}, the declaration names {sorted(names)}")
+    return pd.DataFrame(rows, columns=names)
+
+
+def _lineage(job_run: str) -> dict[str, Column]:
+    """The job's own columns, shared by posts and comments: timestamps, snapshot lineage, partition."""
+    return {
+        "created_at": F.timestamp_seconds("created_utc"),
+        # edited_utc is the edit's epoch; old objects say only ``"edited": true``.
+        "edited": F.col("edited_utc").isNotNull()
+        | F.coalesce(F.get_json_object("payload", "$.edited") == "true", F.lit(False)),
+        "snapshot_fetched_at": F.col("fetched_at"),
+        "snapshot_run_id": F.col("run_id"),
+        "first_seen_at": F.col("fetched_at"),
+        "processed_job_run": F.lit(job_run),
+        PARTITION_COLUMN: created_month(),
+    }
+
+
+def enrich_posts(df: DataFrame, pii_key: bytes, job_run: str, table: Table = PROCESSED_POSTS) -> DataFrame:
     """Flag problems, derive text signals, scrub PII; no raw author, e-mail or phone survives."""
     udf = _post_text_udf(pii_key)
     text = udf(  # type: ignore[operator]
         F.struct("title", "selftext", "url", "permalink", "domain", "link_flair_text", "subreddit_name", "author")
     )
-    enriched = df.withColumn("_text", text)
-    return enriched.select(
-        F.col("id").alias("post_id"),
-        F.col("_text.subreddit").alias("subreddit"),
-        F.col("_text.title").alias("title"),
-        F.col("_text.body").alias("body"),
-        F.col("_text.url").alias("url"),
-        F.col("_text.permalink").alias("permalink"),
-        F.col("_text.domain").alias("domain"),
-        F.col("_text.author_hash").alias("author_hash"),
-        "created_utc",
-        F.timestamp_seconds("created_utc").alias("created_at"),
-        F.col("edited_utc").isNotNull().alias("edited"),
-        "score",
-        "upvote_ratio",
-        "num_comments",
-        "num_crossposts",
-        "over_18",
-        "is_self",
-        "is_video",
-        "locked",
-        "spoiler",
-        "distinguished",
-        F.col("_text.flair").alias("flair"),
-        F.col("_text.is_problem").alias("is_problem"),
-        F.col("_text.problem_signals").alias("problem_signals"),
-        F.lit(RULE_VERSION).alias("problem_rule_version"),
-        F.col("_text.sentiment").alias("sentiment"),
-        F.col("_text.language").alias("language"),
-        F.col("_text.title_chars").alias("title_chars"),
-        F.col("_text.body_chars").alias("body_chars"),
-        F.col("_text.word_count").alias("word_count"),
-        F.col("_text.has_question").alias("has_question"),
-        F.col("_text.has_link").alias("has_link"),
-        F.col("_text.keywords").alias("keywords"),
-        F.col("fetched_at").alias("snapshot_fetched_at"),
-        F.col("run_id").alias("snapshot_run_id"),
-        F.col("fetched_at").alias("first_seen_at"),
-        created_month().alias(PARTITION_COLUMN),
-    )
+    jobs = _lineage(job_run) | {"problem_rule_version": F.lit(RULE_VERSION)}
+    return df.withColumn(schema.ENRICHMENT_STRUCT, text).select(*schema.output_select(table, jobs))
 
 
-COMMENT_TEXT_SCHEMA = T.StructType(
-    [
-        T.StructField("body", T.StringType()),
-        T.StructField("subreddit", T.StringType()),
-        T.StructField("author_hash", T.StringType()),
-        T.StructField("sentiment", T.DoubleType()),
-    ]
-)
+COMMENT_TEXT_SCHEMA = schema.enrichment_schema(PROCESSED_COMMENTS)
 
 
 def _comment_text_udf(pii_key: bytes) -> object:
@@ -312,37 +230,18 @@ def _comment_text_udf(pii_key: bytes) -> object:
                         "body": scrub_text(body, author),
                         "subreddit": pseudonyms.subreddit(subreddit, author) if subreddit else None,
                         "author_hash": pseudonyms.author(author),
-                        "sentiment": sentiment(body) if body and body not in REMOVED_BODIES else 0.0,
+                        "sentiment": sentiment(body) if body and body not in REMOVED_MARKERS else 0.0,
                     }
                 )
-            yield pd.DataFrame(rows, columns=COMMENT_TEXT_SCHEMA.fieldNames())
+            yield _frame(rows, COMMENT_TEXT_SCHEMA)
 
     return comment_text
 
 
-def enrich_comments(df: DataFrame, pii_key: bytes) -> DataFrame:
+def enrich_comments(df: DataFrame, pii_key: bytes, job_run: str, table: Table = PROCESSED_COMMENTS) -> DataFrame:
     udf = _comment_text_udf(pii_key)
     text = udf(F.struct("body", "subreddit_name", "author"))  # type: ignore[operator]
-    return df.withColumn("_text", text).select(
-        F.col("id").alias("comment_id"),
-        "post_id",
-        "parent_id",
-        F.col("_text.subreddit").alias("subreddit"),
-        F.col("_text.body").alias("body"),
-        F.col("_text.author_hash").alias("author_hash"),
-        "created_utc",
-        F.timestamp_seconds("created_utc").alias("created_at"),
-        F.col("edited_utc").isNotNull().alias("edited"),
-        "score",
-        "depth",
-        "stickied",
-        "distinguished",
-        F.col("_text.sentiment").alias("sentiment"),
-        F.col("fetched_at").alias("snapshot_fetched_at"),
-        F.col("run_id").alias("snapshot_run_id"),
-        F.col("fetched_at").alias("first_seen_at"),
-        created_month().alias(PARTITION_COLUMN),
-    )
+    return df.withColumn(schema.ENRICHMENT_STRUCT, text).select(*schema.output_select(table, _lineage(job_run)))
 
 
 def merge_current(existing: DataFrame | None, incoming: DataFrame, key: str) -> DataFrame:

@@ -1,17 +1,14 @@
 """The ingest Lambda and what only it uses: its Reddit secret, cursor table, log group, dead letters and alarms.
 
-The runtime code lives in ``lambdas/ingest`` (handler) and ``lakehouse/{domain,lake}`` (shared
-rules); this construct packages them without Docker and gives the function exactly the access
-the code exercises: objects under ``posts/`` and ``comments/`` of the raw bucket, under
-``ingest/`` of the quarantine bucket, GetItem/PutItem on its own table, one secret.
+The runtime code lives in ``lambdas/ingest`` (handler) and ``lakehouse`` (shared rules); this
+construct packages them without Docker and gives the function exactly the access the code
+exercises: objects under ``posts/`` and ``comments/`` of the raw bucket, under ``ingest/`` of the
+quarantine bucket, GetItem/PutItem on its own table, one secret (which only it may read).
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +28,19 @@ from constructs import Construct
 
 from infra.config import IngestConfig
 from infra.constructs.encrypted_log_group import EncryptedLogGroup
-from infra.constructs.key_grants import read_secret, via_service
+from infra.constructs.key_grants import via_service
 from infra.constructs.nag import acknowledge, iam5_resource_finding
 from infra.constructs.python_bundling import PipLocalBundling, SourceMapping, pip_bundling, python_lambda_code
-from lakehouse.lake.zones import COMMENTS_PREFIX, INGEST_QUARANTINE_PREFIX, POSTS_PREFIX
-from lambdas.ingest.environment import LIBRARY_ENVIRONMENT
+from infra.constructs.stack_secret import StackSecret, restrict_reads, stack_secret
+from lakehouse import metrics
+from lakehouse.tables import INGEST_QUARANTINE, RAW_COMMENTS, RAW_POSTS
+from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
 
 __all__ = [
     "INGEST_ARCHITECTURE",
     "INGEST_HANDLER",
     "INGEST_RUNTIME",
     "IngestFunction",
-    "RequestShare",
     "ingest_bundling",
 ]
 
@@ -52,22 +50,13 @@ INGEST_RUNTIME = lambda_.Runtime.PYTHON_3_12
 # Graviton: ~20% cheaper per GB-second, and the function mostly waits on Reddit's rate limit.
 INGEST_ARCHITECTURE = lambda_.Architecture.ARM_64
 INGEST_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "ingest" / "requirements.txt"
-# Only what the handler imports at runtime: not lakehouse.local/replay/cli, not the other lambdas.
+# The function and the runtime package whole (the offline tools live apart, in lakehouse_tools).
 INGEST_SOURCES: tuple[SourceMapping, ...] = (
-    (PROJECT_ROOT / "lakehouse" / "__init__.py", "lakehouse/__init__.py"),
-    (PROJECT_ROOT / "lakehouse" / "domain", "lakehouse/domain"),
-    (PROJECT_ROOT / "lakehouse" / "lake", "lakehouse/lake"),
+    (PROJECT_ROOT / "lakehouse", "lakehouse"),
     (PROJECT_ROOT / "lambdas" / "__init__.py", "lambdas/__init__.py"),
     (PROJECT_ROOT / "lambdas" / "ingest", "lambdas/ingest"),
 )
-# Powertools reads these; the handler's Logger/Metrics name the same service and namespace.
-POWERTOOLS_SERVICE_NAME = "ingest"
-POWERTOOLS_METRICS_NAMESPACE = "RedditLakehouse"
 
-# Share of the timeout spent on paced Reddit requests; the rest covers retries, writes and cold start.
-_TIMEOUT_SHARE_FOR_REQUESTS = Fraction(4, 5)
-# A full listing is 10 pages of 100; 12 also leaves one /api/info refresh and one comment fetch.
-_MIN_REQUESTS_PER_INVOCATION = 12
 _ALARM_PERIOD = cdk.Duration.minutes(5)
 _DLQ_RETENTION = cdk.Duration.days(14)
 _MAX_EVENT_AGE = cdk.Duration.hours(1)
@@ -81,35 +70,6 @@ def ingest_bundling() -> PipLocalBundling:
         runtime=INGEST_RUNTIME,
         architecture=INGEST_ARCHITECTURE,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class RequestShare:
-    """One invocation's slice of the Reddit OAuth client's budget.
-
-    All subreddits of a run are ingested at once by separate invocations of one client, so
-    each gets ``total / concurrency`` requests per minute, and no more requests than it can
-    make at that pace within most of its timeout (a run that hits the cap resumes from its
-    cursor next time instead of timing out half-written).
-    """
-
-    requests_per_minute: Fraction
-    max_requests: int
-
-    @classmethod
-    def plan(cls, *, total_requests_per_minute: int, concurrency: int, timeout_seconds: int) -> RequestShare:
-        if total_requests_per_minute < 1 or concurrency < 1 or timeout_seconds < 1:
-            raise ValueError("requests per minute, concurrency and timeout must all be positive")
-        rpm = Fraction(total_requests_per_minute, concurrency)
-        paced = math.floor(rpm * Fraction(timeout_seconds, 60) * _TIMEOUT_SHARE_FOR_REQUESTS)
-        return cls(requests_per_minute=rpm, max_requests=max(_MIN_REQUESTS_PER_INVOCATION, paced))
-
-    @property
-    def requests_per_minute_text(self) -> str:
-        """The rate rounded down to hundredths, so rounding never lets the total exceed the budget."""
-        hundredths = math.floor(self.requests_per_minute * 100)
-        whole, fraction = divmod(hundredths, 100)
-        return str(whole) if fraction == 0 else f"{whole}.{fraction:02d}".rstrip("0")
 
 
 @jsii.implements(lambda_.IDestination)
@@ -143,13 +103,16 @@ class IngestFunction(Construct):
     role: iam.Role
     access_policy: iam.Policy
     log_group: EncryptedLogGroup
-    reddit_secret: secretsmanager.Secret
+    reddit_secret: secretsmanager.ISecret
+    reddit_secret_policy: secretsmanager.CfnResourcePolicy
     cursor_table: dynamodb.Table
     dead_letter_queue: sqs.Queue
     errors_alarm: cloudwatch.Alarm
     throttles_alarm: cloudwatch.Alarm
     dead_letters_alarm: cloudwatch.Alarm
+    skipped_alarm: cloudwatch.Alarm
     request_share: RequestShare
+    _reddit_secret: StackSecret
 
     def __init__(
         self,
@@ -165,11 +128,15 @@ class IngestFunction(Construct):
         alarm_topic: sns.ITopic,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
+        reddit_secret_name: str | None = None,
         retry_attempts: int = 1,
         max_event_age: cdk.Duration = _MAX_EVENT_AGE,
         log_level: str = "INFO",
     ) -> None:
         """``concurrency`` is how many invocations run at once (the subreddits of one run).
+
+        ``reddit_secret_name``: the Reddit credentials created out of band (see
+        ``infra.constructs.stack_secret``); ``None`` generates a placeholder secret to fill in.
 
         ``retry_attempts``: one async retry covers a transient fault; more would overlap the
         next scheduled run. ``max_event_age``: an event that waited longer is superseded by a
@@ -184,16 +151,16 @@ class IngestFunction(Construct):
             timeout_seconds=settings.timeout_seconds,
         )
 
-        self.reddit_secret = secretsmanager.Secret(
+        self._reddit_secret = stack_secret(
             self,
             "RedditSecret",
+            existing_name=reddit_secret_name,
             description=(
                 f"Reddit OAuth app credentials for {function_name}: JSON {{client_id, client_secret, user_agent}}. "
                 "Deployed with placeholder values (client_secret is random): replace all three with the "
                 "Reddit app's before the first run, e.g. `aws secretsmanager put-secret-value`."
             ),
-            encryption_key=encryption_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
+            generator=secretsmanager.SecretStringGenerator(
                 secret_string_template=json.dumps(
                     {
                         "client_id": "REPLACE-with-the-reddit-app-client-id",
@@ -203,13 +170,14 @@ class IngestFunction(Construct):
                 generate_string_key="client_secret",
                 exclude_punctuation=True,
             ),
+            encryption_key=encryption_key,
             removal_policy=removal_policy,
+            no_rotation_reason=(
+                "Reddit app credentials are issued in Reddit's app console; no API lets a rotation Lambda mint "
+                "new ones."
+            ),
         )
-        acknowledge(
-            self.reddit_secret,
-            "AwsSolutions-SMG4",
-            "Reddit app credentials are issued in Reddit's app console; no API lets a rotation Lambda mint new ones.",
-        )
+        self.reddit_secret = self._reddit_secret.secret
 
         self.cursor_table = dynamodb.Table(
             self,
@@ -269,6 +237,8 @@ class IngestFunction(Construct):
             ),
         )
         self._acknowledge_object_prefixes(raw_bucket, quarantine_bucket)
+        # Only the function reads the credentials, whatever else the account's policies grant.
+        self.reddit_secret_policy = restrict_reads(self, "RedditSecretPolicy", self._reddit_secret, [self.role])
 
         self.function = lambda_.Function(
             self,
@@ -338,26 +308,39 @@ class IngestFunction(Construct):
             "An ingest event failed every retry and waits in the dead-letter queue for a redrive.",
             alarm_topic,
         )
+        # The handler's Powertools metrics (EMF): namespace and service dimension as it publishes them.
+        self.skipped_alarm = self._alarm(
+            "SkippedAlarm",
+            f"{function_name}-subreddits-skipped",
+            cloudwatch.Metric(
+                namespace=metrics.NAMESPACE,
+                metric_name=metrics.IngestMetric.SUBREDDITS_SKIPPED,
+                dimensions_map={"service": metrics.INGEST_SERVICE},
+                statistic=cloudwatch.Stats.SUM,
+                period=_ALARM_PERIOD,
+            ),
+            "A configured subreddit is private, banned or missing and was skipped: Reddit will not list it. "
+            "Check it on reddit.com and remove or rename it in cdk.json.",
+            alarm_topic,
+        )
 
     def _environment(
         self, settings: IngestConfig, raw_bucket: s3.IBucket, quarantine_bucket: s3.IBucket, log_level: str
     ) -> dict[str, str]:
-        """What ``lambdas.ingest.settings.RuntimeSettings.from_env`` and Powertools read."""
-        return {
-            "RAW_URI": f"s3://{raw_bucket.bucket_name}/",
-            "QUARANTINE_URI": f"s3://{quarantine_bucket.bucket_name}/",
-            "CURSOR_TABLE": self.cursor_table.table_name,
-            "REDDIT_SECRET_ARN": self.reddit_secret.secret_arn,
-            "OVERLAP_SECONDS": str(settings.overlap_seconds),
-            "REFRESH_MAX_AGE_HOURS": str(settings.refresh_max_age_hours),
-            "MAX_COMMENTS_PER_POST": str(settings.max_comments_per_post),
-            "REQUESTS_PER_MINUTE": self.request_share.requests_per_minute_text,
-            "MAX_REQUESTS": str(self.request_share.max_requests),
-            "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": log_level,
-            **LIBRARY_ENVIRONMENT,
-        }
+        """The function's settings, written by the module that reads them (``RuntimeSettings.to_env``)."""
+        return RuntimeSettings(
+            raw_uri=f"s3://{raw_bucket.bucket_name}/",
+            quarantine_uri=f"s3://{quarantine_bucket.bucket_name}/",
+            cursor_table=self.cursor_table.table_name,
+            cursor_uri=None,
+            reddit_secret_arn=self.reddit_secret.secret_arn,
+            reddit_base_url=None,
+            ingest=settings.runtime(),
+            retry=RetryPolicy(),
+            max_requests=self.request_share.max_requests,
+            requests_per_minute=self.request_share.requests_per_minute,
+            log_level=log_level,
+        ).to_env()
 
     def _access_statements(
         self,
@@ -368,8 +351,8 @@ class IngestFunction(Construct):
         quarantine_bucket: s3.IBucket,
     ) -> list[iam.PolicyStatement]:
         """Exactly the calls the code makes, each on the one resource (or prefix) it touches."""
-        raw_prefixes = (f"{POSTS_PREFIX}/*", f"{COMMENTS_PREFIX}/*")
-        quarantine_prefixes = (f"{INGEST_QUARANTINE_PREFIX}/*",)
+        raw_prefixes = (f"{RAW_POSTS.prefix}/*", f"{RAW_COMMENTS.prefix}/*")
+        quarantine_prefixes = (f"{INGEST_QUARANTINE.prefix}/*",)
 
         def via(service: str) -> dict[str, Any]:
             return via_service(service, region)
@@ -382,8 +365,9 @@ class IngestFunction(Construct):
             ),
             # write_snapshot_set: put the run's parts, list the run's prefix, delete stale parts.
             iam.PolicyStatement(
+                # GetObject: the invocation reads back the Parquet footers of what it wrote (reconciliation).
                 sid="WriteRawSnapshots",
-                actions=["s3:PutObject", "s3:DeleteObject"],
+                actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
                 resources=[raw_bucket.arn_for_objects(prefix) for prefix in raw_prefixes],
             ),
             iam.PolicyStatement(
@@ -394,7 +378,7 @@ class IngestFunction(Construct):
             ),
             iam.PolicyStatement(
                 sid="WriteQuarantine",
-                actions=["s3:PutObject", "s3:DeleteObject"],
+                actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
                 resources=[quarantine_bucket.arn_for_objects(prefix) for prefix in quarantine_prefixes],
             ),
             iam.PolicyStatement(
@@ -403,10 +387,11 @@ class IngestFunction(Construct):
                 resources=[quarantine_bucket.bucket_arn],
                 conditions={"StringLike": {"s3:prefix": list(quarantine_prefixes)}},
             ),
-            # SSE-KMS with a bucket key: a single-part PutObject needs a data key for that bucket only.
+            # SSE-KMS with a bucket key: a single-part PutObject needs a data key for that bucket only,
+            # and reading back what was written needs Decrypt, in the same context.
             iam.PolicyStatement(
                 sid="EncryptZoneObjects",
-                actions=["kms:GenerateDataKey"],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=[encryption_key.key_arn],
                 conditions={
                     "StringEquals": {
@@ -427,7 +412,7 @@ class IngestFunction(Construct):
                 resources=[encryption_key.key_arn],
                 conditions={"StringEquals": via("dynamodb")},
             ),
-            *read_secret("RedditSecret", self.reddit_secret, encryption_key, region),
+            *self._reddit_secret.read_statements("RedditSecret", encryption_key, region),
             # Lambda sends failed async events to the dead-letter queue with this role.
             iam.PolicyStatement(
                 sid="SendDeadLetters",
@@ -450,9 +435,9 @@ class IngestFunction(Construct):
     def _acknowledge_object_prefixes(self, raw_bucket: s3.IBucket, quarantine_bucket: s3.IBucket) -> None:
         """One IAM5 acknowledgement per object prefix: keys are per run and part, so they need a wildcard."""
         prefixes = (
-            (raw_bucket, POSTS_PREFIX),
-            (raw_bucket, COMMENTS_PREFIX),
-            (quarantine_bucket, INGEST_QUARANTINE_PREFIX),
+            (raw_bucket, RAW_POSTS.prefix),
+            (raw_bucket, RAW_COMMENTS.prefix),
+            (quarantine_bucket, INGEST_QUARANTINE.prefix),
         )
         for bucket, name in prefixes:
             acknowledge(

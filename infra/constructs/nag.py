@@ -14,7 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import IConstruct
 
-__all__ = ["acknowledge", "iam5_resource_finding"]
+__all__ = ["acknowledge", "flatten_cfn_reference", "iam5_resource_finding"]
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
@@ -26,14 +26,17 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
 
 def iam5_resource_finding(scope: IConstruct, arn: str) -> str:
     """The id of the IAM5 finding cdk-nag raises for the wildcard resource ``arn`` in ``scope``'s stack."""
-    flattened = _flatten(cdk.Stack.of(scope).resolve(arn))
+    flattened = flatten_cfn_reference(cdk.Stack.of(scope).resolve(arn))
     if "*" not in flattened:
         raise ValueError(f"{flattened} has no wildcard; IAM5 would not report it")
     return f"AwsSolutions-IAM5[Resource::{flattened}]"
 
 
-def _flatten(node: Any) -> str:
-    """Mirror of cdk-nag's ``flattenCfnReference`` (utils/flatten-cfn-reference.ts)."""
+def flatten_cfn_reference(node: Any) -> str:
+    """How cdk-nag names a resolved reference in its findings.
+
+    A mirror of cdk-nag's ``flattenCfnReference`` (utils/flatten-cfn-reference.ts).
+    """
     if node is None:
         return ""
     if isinstance(node, str):
@@ -41,14 +44,14 @@ def _flatten(node: Any) -> str:
     if isinstance(node, dict):
         if "Fn::Join" in node:
             delimiter, items = node["Fn::Join"]
-            return str(delimiter).join(_flatten(item) for item in items)
+            return str(delimiter).join(flatten_cfn_reference(item) for item in items)
         if "Fn::Sub" in node:
-            return _flatten(node["Fn::Sub"])
+            return flatten_cfn_reference(node["Fn::Sub"])
         if "Fn::GetAtt" in node:
             resource, attribute = node["Fn::GetAtt"]
-            return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+            return f"<{flatten_cfn_reference(resource)}.{flatten_cfn_reference(attribute)}>"
         if "Fn::ImportValue" in node:
-            return _flatten(node["Fn::ImportValue"])
+            return flatten_cfn_reference(node["Fn::ImportValue"])
         if "Ref" in node:
-            return f"<{_flatten(node['Ref'])}>"
+            return f"<{flatten_cfn_reference(node['Ref'])}>"
     return json.dumps(node, separators=(",", ":"))

@@ -6,14 +6,14 @@ queryable the moment the job writes it, with no crawler, ``MSCK REPAIR`` or ``AD
 step to forget. ``post_exclusions`` holds one directory per job run (``job_run=<id>``); run ids
 cannot be enumerated, so its partition is *injected*: a query names the run it reconciles.
 
-The column lists are the job's output schema written down once here; a Spark test holds them
-to what ``glue_jobs.process_posts.transforms`` actually produces.
+The columns derive from the tables' one declaration (``lakehouse.tables``), as the job's output
+select does: a column added there reaches the job and the catalog alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 import aws_cdk as cdk
@@ -21,140 +21,30 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-__all__ = [
-    "EXCLUSIONS_PREFIX",
-    "FIRST_REDDIT_MONTH",
-    "MONTH_PARTITION",
-    "POST_EXCLUSIONS",
-    "PROCESSED_COMMENTS",
-    "PROCESSED_POSTS",
-    "ProcessedCatalog",
-    "TableSpec",
-    "database_name",
-]
+from lakehouse.domain.patterns import EARLIEST_CREATED_UTC
+from lakehouse.tables import MONTH_PARTITION, POST_EXCLUSIONS, PROCESSED_COMMENTS, PROCESSED_POSTS, ColumnType, Table
 
-Columns = tuple[tuple[str, str], ...]
-"""(name, Hive type as Athena and Spark's ``simpleString()`` spell it)."""
+__all__ = ["CATALOG_TABLES", "FIRST_REDDIT_MONTH", "ProcessedCatalog", "catalog_columns", "database_name"]
 
-MONTH_PARTITION = "created_month"
-RUN_PARTITION = "job_run"
-# Reddit opened in June 2005; no post can be older (lakehouse.domain.reddit.EARLIEST_CREATED_UTC).
-FIRST_REDDIT_MONTH = "2005-06"
-EXCLUSIONS_PREFIX = "post_exclusions"
-
-_POST_COLUMNS: Columns = (
-    ("post_id", "string"),
-    ("subreddit", "string"),
-    ("title", "string"),
-    ("body", "string"),
-    ("url", "string"),
-    ("permalink", "string"),
-    ("domain", "string"),
-    ("author_hash", "string"),
-    ("created_utc", "double"),
-    ("created_at", "timestamp"),
-    ("edited", "boolean"),
-    ("score", "bigint"),
-    ("upvote_ratio", "double"),
-    ("num_comments", "bigint"),
-    ("num_crossposts", "bigint"),
-    ("over_18", "boolean"),
-    ("is_self", "boolean"),
-    ("is_video", "boolean"),
-    ("locked", "boolean"),
-    ("spoiler", "boolean"),
-    ("distinguished", "string"),
-    ("flair", "string"),
-    ("is_problem", "boolean"),
-    ("problem_signals", "array<string>"),
-    ("problem_rule_version", "string"),
-    ("sentiment", "double"),
-    ("language", "string"),
-    ("title_chars", "int"),
-    ("body_chars", "int"),
-    ("word_count", "int"),
-    ("has_question", "boolean"),
-    ("has_link", "boolean"),
-    ("keywords", "array<string>"),
-    ("snapshot_fetched_at", "timestamp"),
-    ("snapshot_run_id", "string"),
-    ("first_seen_at", "timestamp"),
-)
-_COMMENT_COLUMNS: Columns = (
-    ("comment_id", "string"),
-    ("post_id", "string"),
-    ("parent_id", "string"),
-    ("subreddit", "string"),
-    ("body", "string"),
-    ("author_hash", "string"),
-    ("created_utc", "double"),
-    ("created_at", "timestamp"),
-    ("edited", "boolean"),
-    ("score", "bigint"),
-    ("depth", "bigint"),
-    ("stickied", "boolean"),
-    ("distinguished", "string"),
-    ("sentiment", "double"),
-    ("snapshot_fetched_at", "timestamp"),
-    ("snapshot_run_id", "string"),
-    ("first_seen_at", "timestamp"),
-)
-# glue_jobs.process_posts.process: the excluded posts' id, reason and month, one directory per run.
-_EXCLUSION_COLUMNS: Columns = (
-    ("post_id", "string"),
-    ("reason", "string"),
-    ("snapshot_run_id", "string"),
-    ("created_month", "string"),
-)
-
-_TYPES: Mapping[str, glue.Type] = MappingProxyType(
+_TYPES: Mapping[ColumnType, glue.Type] = MappingProxyType(
     {
-        "string": glue.Schema.STRING,
-        "double": glue.Schema.DOUBLE,
-        "bigint": glue.Schema.BIG_INT,
-        "int": glue.Schema.INTEGER,
-        "boolean": glue.Schema.BOOLEAN,
-        "timestamp": glue.Schema.TIMESTAMP,
-        "array<string>": glue.Schema.array(glue.Schema.STRING),
+        ColumnType.STRING: glue.Schema.STRING,
+        ColumnType.DOUBLE: glue.Schema.DOUBLE,
+        ColumnType.BIGINT: glue.Schema.BIG_INT,
+        ColumnType.INT: glue.Schema.INTEGER,
+        ColumnType.BOOLEAN: glue.Schema.BOOLEAN,
+        ColumnType.TIMESTAMP: glue.Schema.TIMESTAMP,
+        ColumnType.STRING_ARRAY: glue.Schema.array(glue.Schema.STRING),
     }
 )
+# Reddit opened in June 2005; no post can be older.
+FIRST_REDDIT_MONTH = datetime.fromtimestamp(EARLIEST_CREATED_UTC, UTC).strftime("%Y-%m")
+CATALOG_TABLES: tuple[Table, ...] = (PROCESSED_POSTS, PROCESSED_COMMENTS, POST_EXCLUSIONS)
 
 
-@dataclass(frozen=True, slots=True)
-class TableSpec:
-    """One processed dataset: its table name, S3 prefix, columns and Hive-style partition column."""
-
-    name: str
-    prefix: str
-    columns: Columns
-    partition: str
-    description: str
-
-
-PROCESSED_POSTS = TableSpec(
-    name="processed_posts",
-    prefix="posts",
-    columns=_POST_COLUMNS,
-    partition=MONTH_PARTITION,
-    description="One current, PII-scrubbed, enriched row per Reddit post; partitioned by UTC creation month.",
-)
-PROCESSED_COMMENTS = TableSpec(
-    name="processed_comments",
-    prefix="comments",
-    columns=_COMMENT_COLUMNS,
-    partition=MONTH_PARTITION,
-    description="One current, PII-scrubbed row per Reddit comment; partitioned by UTC creation month.",
-)
-POST_EXCLUSIONS = TableSpec(
-    name="post_exclusions",
-    prefix=EXCLUSIONS_PREFIX,
-    columns=_EXCLUSION_COLUMNS,
-    partition=RUN_PARTITION,
-    description=(
-        "Posts a processing run filtered out, with the reason, for reconciliation. "
-        "Partition projection is injected: every query must filter job_run = '<Glue job run id>'."
-    ),
-)
+def catalog_columns(table: Table) -> list[glue.Column]:
+    """The table's columns inside its files (the partition is the table's partition key)."""
+    return [glue.Column(name=column.name, type=_TYPES[column.type]) for column in table.file_columns]
 
 
 def database_name(project: str, environment: str) -> str:
@@ -176,7 +66,7 @@ class ProcessedCatalog(Construct):
         database_name: str,
         processed_bucket: s3.IBucket,
         removal_policy: cdk.RemovalPolicy,
-        specs: Sequence[TableSpec] = (PROCESSED_POSTS, PROCESSED_COMMENTS, POST_EXCLUSIONS),
+        specs: Sequence[Table] = CATALOG_TABLES,
     ) -> None:
         """Tables are metadata only: removing them never touches the objects in ``processed_bucket``."""
         super().__init__(scope, construct_id)
@@ -191,9 +81,12 @@ class ProcessedCatalog(Construct):
             {spec.name: self._table(spec, processed_bucket, removal_policy) for spec in specs}
         )
 
-    def _table(self, spec: TableSpec, bucket: s3.IBucket, removal_policy: cdk.RemovalPolicy) -> glue.S3Table:
+    def _table(self, spec: Table, bucket: s3.IBucket, removal_policy: cdk.RemovalPolicy) -> glue.S3Table:
         location = f"s3://{bucket.bucket_name}/{spec.prefix}/"
-        if spec.partition == MONTH_PARTITION:
+        partition = spec.partition
+        if partition is None:
+            raise ValueError(f"{spec.name}: a catalog table here is partitioned (projection needs a key)")
+        if partition == MONTH_PARTITION:
             projection = glue.PartitionProjectionConfiguration.date(
                 min=FIRST_REDDIT_MONTH,
                 max="NOW",
@@ -211,12 +104,12 @@ class ProcessedCatalog(Construct):
             storage=glue.S3TableStorage.from_bucket(bucket),
             s3_prefix=f"{spec.prefix}/",
             data_format=glue.DataFormat.PARQUET,
-            columns=[glue.Column(name=name, type=_TYPES[type_]) for name, type_ in spec.columns],
-            partition_keys=[glue.Column(name=spec.partition, type=glue.Schema.STRING)],
-            partition_projection={spec.partition: projection},
+            columns=catalog_columns(spec),
+            partition_keys=[glue.Column(name=partition, type=_TYPES[spec.column(partition).type])],
+            partition_projection={partition: projection},
             parameters={
                 # Hive-style directories (created_month=2024-05/), exactly as Spark's partitionBy writes them.
-                "storage.location.template": f"{location}{spec.partition}=${{{spec.partition}}}/",
+                "storage.location.template": f"{location}{partition}=${{{partition}}}/",
                 "classification": "parquet",
             },
             # The objects are SSE-KMS (S3 decrypts them); has_encrypted_data is for client-side encryption.

@@ -1,9 +1,19 @@
-"""The processing job (Glue 5.1 PySpark) and what only it uses: its PII key, role, encryption and alarms.
+"""The processing job (Glue 5.1 PySpark) and what only it uses: its PII key, role, keys, log groups and alarms.
 
 The runtime code lives in ``glue_jobs/process_posts`` (``glue_entry.py`` is the script) and
-``lakehouse/{domain,lake}``; both packages ship as one deterministic zip in ``--extra-py-files``.
-The job reads new raw snapshots (job bookmarks), rewrites the touched months of the processed
-tables, sets rows aside under ``process/`` in quarantine and publishes its counts as metrics.
+``lakehouse``; both packages ship as one deterministic zip in ``--extra-py-files``, and the
+third-party modules as pinned wheels (``infra.constructs.python_wheels``) that Glue installs
+without reaching PyPI. The job reads new raw snapshots (job bookmarks), rewrites the touched
+months of the processed tables, sets rows aside under ``process/`` in quarantine and publishes
+its counts as metrics.
+
+Two keys: the lake key encrypts the data (S3 output) and the PII key's secret, and every grant on
+it is conditioned on the service and the resource it is used for. Job bookmarks are encrypted
+client-side (the job itself calls KMS, so no condition can apply) and the job's logs are not lake
+data: both use a key of the job's own, so the one unconditioned grant reaches nothing else.
+
+Logs go to two log groups the stack owns (``<prefix>/error`` and ``<prefix>/output``, Glue 5's
+``--custom-logGroup-prefix``), encrypted with the job's key and kept ``log_retention_days``.
 
 Access is granted by hand rather than through the L2's grants: ``Code`` assets would grant
 ``s3:GetObject*``/``s3:List*`` on the whole CDK assets bucket, so the job gets a view of its
@@ -31,20 +41,31 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
+from glue_jobs.process_posts.arguments import UNCHECKED_FINGERPRINT, JobArguments
 from infra.config import GlueConfig
 from infra.constructs.alarm_topic import AlarmTopic
-from infra.constructs.encrypted_log_group import LOGS_KEY_ACTIONS
-from infra.constructs.key_grants import read_secret, via_service
+from infra.constructs.encrypted_log_group import EncryptedLogGroup
+from infra.constructs.key_grants import via_service
 from infra.constructs.nag import acknowledge, iam5_resource_finding
-from infra.constructs.processed_catalog import POST_EXCLUSIONS, PROCESSED_COMMENTS, PROCESSED_POSTS
+from infra.constructs.python_wheels import PinnedWheels, WheelTarget, pins_from_requirements
 from infra.constructs.python_zip_asset import PackageSource, PythonZipAsset
-from lakehouse.lake.zones import COMMENTS_PREFIX, POSTS_PREFIX
+from infra.constructs.stack_secret import StackSecret, restrict_reads, stack_secret
+from lakehouse import metrics
+from lakehouse.tables import (
+    POST_EXCLUSIONS,
+    PROCESS_QUARANTINE_PREFIX,
+    PROCESSED_COMMENTS,
+    PROCESSED_POSTS,
+    RAW_COMMENTS,
+    RAW_POSTS,
+)
 
 __all__ = [
     "ADDITIONAL_PYTHON_MODULES",
     "FAILURE_STATES",
-    "GLUE_LOG_GROUPS",
+    "GLUE_LOG_STREAMS",
     "GLUE_VERSION",
+    "GLUE_WHEEL_TARGET",
     "JOB_LIBRARIES",
     "JOB_SCRIPT",
     "METRICS_JOB_DIMENSION",
@@ -59,31 +80,33 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GLUE_VERSION = glue.GlueVersion.V5_1
 """Spark 3.5.6 and Python 3.11: exactly what the local run and the Spark tests use."""
 JOB_SCRIPT = PROJECT_ROOT / "glue_jobs" / "process_posts" / "glue_entry.py"
-# Only what the job imports: not lakehouse.local/replay/cli, not the lambdas.
+# The job and the runtime package whole (the offline tools live apart, in lakehouse_tools).
 JOB_LIBRARIES: tuple[PackageSource, ...] = (
     (PROJECT_ROOT / "glue_jobs" / "__init__.py", "glue_jobs/__init__.py"),
     (PROJECT_ROOT / "glue_jobs" / "process_posts", "glue_jobs/process_posts"),
-    (PROJECT_ROOT / "lakehouse" / "__init__.py", "lakehouse/__init__.py"),
-    (PROJECT_ROOT / "lakehouse" / "domain", "lakehouse/domain"),
-    (PROJECT_ROOT / "lakehouse" / "lake", "lakehouse/lake"),
+    (PROJECT_ROOT / "lakehouse", "lakehouse"),
 )
-# Wheels for Python 3.11 (orjson's is manylinux x86_64; lakehouse.domain.reddit, in the job's
-# zip, imports it); Glue pip-installs them when a run starts.
-ADDITIONAL_PYTHON_MODULES = ("vaderSentiment==3.3.2", "langdetect==1.0.9", "orjson==3.13.0")
+# The job's third-party modules; their versions are requirements.txt's pins (orjson: lakehouse.domain.reddit,
+# in the job's zip, imports it). Shipped as wheels for Glue 5.1's interpreter and platform.
+ADDITIONAL_PYTHON_MODULES = ("vaderSentiment", "langdetect", "orjson")
+REQUIREMENTS = PROJECT_ROOT / "requirements.txt"
+GLUE_WHEEL_TARGET = WheelTarget(python_version="3.11", platforms=("manylinux2014_x86_64", "manylinux_2_17_x86_64"))
 # glue_entry._publish: the namespace is an argument, the job dimension is fixed in the script.
-METRICS_NAMESPACE = "RedditLakehouse"
-METRICS_JOB_DIMENSION = "process_posts"
+METRICS_NAMESPACE = metrics.NAMESPACE
+METRICS_JOB_DIMENSION = metrics.PROCESS_JOB
 # --enable-metrics / --enable-observability-metrics: Glue publishes these with the job's role.
 GLUE_METRICS_NAMESPACE = "Glue"
-RAW_PREFIXES = (POSTS_PREFIX, COMMENTS_PREFIX)
+RAW_PREFIXES = (RAW_POSTS.prefix, RAW_COMMENTS.prefix)
 # glue_jobs.process_posts.io.LakePaths: the processed tables' roots and the job's quarantine root.
 PROCESSED_PREFIXES = (PROCESSED_POSTS.prefix, PROCESSED_COMMENTS.prefix, POST_EXCLUSIONS.prefix)
-QUARANTINE_PREFIX = "process"
+QUARANTINE_PREFIX = PROCESS_QUARANTINE_PREFIX
 # "Glue Job State Change" states that mean a run produced nothing (STOPPED is an operator's choice).
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
-# Glue names its job log groups itself, suffixed with the security configuration when logs are
-# encrypted (/aws-glue/jobs/logs-v2-<configuration>, /aws-glue/jobs/<configuration>-role/...).
-GLUE_LOG_GROUPS = "/aws-glue/jobs*"
+# Glue 5 writes a run's driver/executor logs to <prefix>/error and its stdout/stderr to <prefix>/output.
+GLUE_LOG_STREAMS = ("error", "output")
+# CloudFormation replaces a security configuration on any change, and a fixed name cannot be replaced in
+# place: bump this with every change of its encryption settings.
+_SECURITY_CONFIGURATION_REVISION = 2
 
 _QUALITY_ALARM_PERIOD = cdk.Duration.minutes(5)
 
@@ -106,12 +129,18 @@ class ProcessingJob(Construct):
     job: glue.PySparkEtlJob
     role: iam.Role
     access_policy: iam.Policy
+    job_key: kms.Key
+    log_groups: tuple[EncryptedLogGroup, ...]
+    log_group_prefix: str
     security_configuration: glue.SecurityConfiguration
-    pii_secret: secretsmanager.Secret
+    pii_secret: secretsmanager.ISecret
+    pii_secret_policy: secretsmanager.CfnResourcePolicy
     script: s3_assets.Asset
     libraries: PythonZipAsset
+    python_modules: PinnedWheels
     failure_rule: events.Rule
     quality_alarm: cloudwatch.Alarm
+    _pii_secret: StackSecret
 
     def __init__(
         self,
@@ -126,52 +155,88 @@ class ProcessingJob(Construct):
         processed_bucket: s3.IBucket,
         quarantine_bucket: s3.IBucket,
         alarms: AlarmTopic,
+        log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
+        pii_key_secret_name: str | None = None,
+        pii_key_fingerprint: str | None = None,
         max_retries: int = 0,
     ) -> None:
         """``max_retries`` defaults to 0: a run that failed its quality gate fails the same way again,
         and the orchestrator (not Glue) decides when a transient failure is worth another run.
+
+        ``pii_key_secret_name``: the PII key created out of band (``infra.constructs.stack_secret``);
+        ``None`` generates one. ``pii_key_fingerprint``: the key every run must find there
+        (``None``: not checked).
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         job_name = f"{resource_prefix}-process-posts"
 
-        self.pii_secret = secretsmanager.Secret(
+        self._pii_secret = stack_secret(
             self,
             "PiiKeySecret",
+            existing_name=pii_key_secret_name,
             description=(
                 f"HMAC key of {job_name}'s author pseudonyms (author_hash). Never rotate or replace it: "
                 "every pseudonym would change and distinct-author counts would break across time."
             ),
-            encryption_key=encryption_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
+            generator=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True, include_space=False
             ),
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+            no_rotation_reason=(
+                "Rotating the pseudonym HMAC key would change every author_hash, breaking distinct-author "
+                "counts and joins across time; the key never leaves Secrets Manager and the job."
+            ),
+        )
+        self.pii_secret = self._pii_secret.secret
+
+        self.job_key = kms.Key(
+            self,
+            "JobKey",
+            description=f"Encrypts the Glue job {job_name}'s bookmarks and log groups (never lake data).",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(7 if removal_policy == cdk.RemovalPolicy.DESTROY else 30),
             removal_policy=removal_policy,
         )
-        acknowledge(
-            self.pii_secret,
-            "AwsSolutions-SMG4",
-            "Rotating the pseudonym HMAC key would change every author_hash, breaking distinct-author "
-            "counts and joins across time; the key never leaves Secrets Manager and the job.",
+        # The key policy is CDK's default (the account administers it, IAM grants its use) plus, per log
+        # group, CloudWatch Logs for that group's data only (EncryptedLogGroup adds those statements).
+        self.log_group_prefix = f"/aws-glue/jobs/{job_name}"
+        self.log_groups = tuple(
+            EncryptedLogGroup(
+                self,
+                f"{stream.title()}LogGroup",
+                log_group_name=f"{self.log_group_prefix}/{stream}",
+                encryption_key=self.job_key,
+                retention_in_days=log_retention_days,
+                removal_policy=removal_policy,
+            )
+            for stream in GLUE_LOG_STREAMS
         )
 
-        # Every store the job writes (S3 output, CloudWatch Logs, job bookmarks) uses the lake key.
+        # S3 output with the lake key, bookmarks with the job's key. No CloudWatch encryption here: the
+        # log groups are the stack's and encrypted at the group; Glue would otherwise derive its own group
+        # names from this configuration (suffixes undocumented for custom prefixes) and create them itself.
         self.security_configuration = glue.SecurityConfiguration(
             self,
             "SecurityConfiguration",
-            security_configuration_name=job_name,
+            security_configuration_name=f"{job_name}-r{_SECURITY_CONFIGURATION_REVISION}",
             s3_encryption=glue.S3Encryption.kms(encryption_key),
-            cloud_watch_encryption=glue.CloudWatchEncryption.kms(encryption_key),
-            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(encryption_key),
+            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.job_key),
             # It holds no data, and the L2's default (retain) would leave its fixed name taken after a
             # stack deletion, failing the next deployment of the same environment.
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        self._allow_glue_log_encryption(encryption_key)
 
         self.script = s3_assets.Asset(self, "Script", path=str(JOB_SCRIPT))
         self.libraries = PythonZipAsset(self, "Libraries", sources=JOB_LIBRARIES, file_name="glue_libs.zip")
+        self.python_modules = PinnedWheels(
+            self,
+            "PythonModules",
+            pins=pins_from_requirements(REQUIREMENTS, ADDITIONAL_PYTHON_MODULES),
+            target=GLUE_WHEEL_TARGET,
+        )
 
         self.role = iam.Role(
             self,
@@ -192,6 +257,8 @@ class ProcessingJob(Construct):
             ),
         )
         self._acknowledge_wildcards(raw_bucket, processed_bucket, quarantine_bucket)
+        # Only the job reads the key, whatever else the account's policies grant.
+        self.pii_secret_policy = restrict_reads(self, "PiiKeySecretPolicy", self._pii_secret, [self.role])
 
         self.job = glue.PySparkEtlJob(
             self,
@@ -217,42 +284,33 @@ class ProcessingJob(Construct):
             enable_observability_metrics=True,
             default_arguments={
                 "--job-bookmark-option": "job-bookmark-enable",
-                "--additional-python-modules": ",".join(ADDITIONAL_PYTHON_MODULES),
-                "--raw_uri": f"s3://{raw_bucket.bucket_name}/",
-                "--processed_uri": f"s3://{processed_bucket.bucket_name}/",
-                "--quarantine_uri": f"s3://{quarantine_bucket.bucket_name}/",
-                "--pii_secret_arn": self.pii_secret.secret_arn,
-                "--metrics_namespace": METRICS_NAMESPACE,
-                "--environment": environment,
+                "--custom-logGroup-prefix": self.log_group_prefix,
+                # Exactly these wheel files, and no index: nothing is fetched from PyPI at run time.
+                "--additional-python-modules": ",".join(self.python_modules.s3_uris),
+                "--python-modules-installer-option": "--no-index",
+                **JobArguments(
+                    raw_uri=f"s3://{raw_bucket.bucket_name}/",
+                    processed_uri=f"s3://{processed_bucket.bucket_name}/",
+                    quarantine_uri=f"s3://{quarantine_bucket.bucket_name}/",
+                    pii_secret_arn=self._pii_secret.arn,
+                    metrics_namespace=METRICS_NAMESPACE,
+                    environment=environment,
+                    pii_key_fingerprint=pii_key_fingerprint or UNCHECKED_FINGERPRINT,
+                ).to_glue(),
             },
+        )
+        acknowledge(
+            self.job,
+            "AwsSolutions-GL1",
+            "The job's logs are encrypted at the log group: Glue writes to the stack's own log groups "
+            f"({self.log_group_prefix}/error, /output), which are KMS-encrypted with the job's key. CloudWatch "
+            "encryption in the security configuration would make Glue create differently named groups itself.",
         )
         # A run started before the policy is attached would fail on its first S3 read.
         self.job.node.add_dependency(self.access_policy)
 
         self.failure_rule = self._failure_rule(job_name, alarms)
         self.quality_alarm = self._quality_alarm(job_name, environment, alarms.topic)
-
-    def _allow_glue_log_encryption(self, encryption_key: kms.IKey) -> None:
-        """CloudWatch Logs encrypts Glue's log groups with the lake key, and no other log groups."""
-        stack = cdk.Stack.of(self)
-        added = encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=list(LOGS_KEY_ACTIONS),
-                resources=["*"],
-                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": self._log_groups_arn()}},
-            )
-        )
-        if not added.statement_added:
-            raise ValueError(f"{self.node.id}: the key's policy cannot be changed here (imported key?)")
-
-    def _log_groups_arn(self) -> str:
-        return cdk.Stack.of(self).format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=GLUE_LOG_GROUPS,
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
 
     def _access_statements(
         self,
@@ -281,13 +339,14 @@ class ProcessingJob(Construct):
 
         output_actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
         return [
-            # Glue downloads the script and the libraries with the job's role.
+            # Glue downloads the script, the libraries and the module wheels with the job's role.
             iam.PolicyStatement(
                 sid="ReadJobCode",
                 actions=["s3:GetObject"],
                 resources=[
                     self.script.bucket.arn_for_objects(self.script.s3_object_key),
                     self.libraries.asset.bucket.arn_for_objects(self.libraries.asset.s3_object_key),
+                    *self.python_modules.object_arns,
                 ],
             ),
             iam.PolicyStatement(
@@ -335,20 +394,19 @@ class ProcessingJob(Construct):
                     },
                 },
             ),
-            *read_secret("PiiKey", self.pii_secret, encryption_key, region),
+            *self._pii_secret.read_statements("PiiKey", encryption_key, region),
             # CSE-KMS bookmarks: the job itself calls KMS, so there is no kms:ViaService to condition on.
-            # This is the role's widest key grant; the conditioned statements above still document
-            # (and would alone allow) each other use of the key.
+            # That is why bookmarks have a key of their own: this grant reaches no lake data, no secret.
             iam.PolicyStatement(
                 sid="EncryptJobBookmarks",
                 actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[encryption_key.key_arn],
+                resources=[self.job_key.key_arn],
             ),
-            # With CloudWatch encryption Glue creates its log groups and associates the key itself.
+            # The stack's log groups exist (encrypted, with retention): Glue only adds streams and events.
             iam.PolicyStatement(
                 sid="WriteJobLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
-                resources=[self._log_groups_arn()],
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn for log_group in self.log_groups],
             ),
             iam.PolicyStatement(
                 sid="PublishJobMetrics",
@@ -376,12 +434,6 @@ class ProcessingJob(Construct):
                 iam5_resource_finding(self, bucket.arn_for_objects(f"{prefix}*")),
                 f"The job {what} {prefix}/ (and probes the {prefix} key itself); names are made at run time.",
             )
-        acknowledge(
-            self.access_policy,
-            iam5_resource_finding(self, self._log_groups_arn()),
-            "Glue names the job's log groups at run time after the security configuration; all live under "
-            "/aws-glue/jobs.",
-        )
         acknowledge(
             self.access_policy,
             "AwsSolutions-IAM5[Resource::*]",
@@ -423,7 +475,7 @@ class ProcessingJob(Construct):
             ),
             metric=cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
-                metric_name="quality_breaches",
+                metric_name=metrics.ProcessMetric.QUALITY_BREACHES,
                 dimensions_map={"job": METRICS_JOB_DIMENSION, "environment": environment},
                 statistic=cloudwatch.Stats.MAXIMUM,
                 period=_QUALITY_ALARM_PERIOD,

@@ -73,6 +73,7 @@ class LakehouseStack(cdk.Stack):
             alarm_topic=self.alarms.topic,
             log_retention_days=config.log_retention_days,
             removal_policy=removal_policy,
+            reddit_secret_name=config.secrets.reddit_secret_name,
         )
         self.ingest_schedule = IngestSchedule(
             self,
@@ -94,7 +95,10 @@ class LakehouseStack(cdk.Stack):
             processed_bucket=self.storage.processed_bucket,
             quarantine_bucket=self.storage.quarantine_bucket,
             alarms=self.alarms,
+            log_retention_days=config.log_retention_days,
             removal_policy=removal_policy,
+            pii_key_secret_name=config.secrets.pii_key_secret_name,
+            pii_key_fingerprint=config.secrets.pii_key_fingerprint,
         )
         self.catalog = ProcessedCatalog(
             self,
@@ -121,6 +125,7 @@ class LakehouseStack(cdk.Stack):
             "ProcessingJobName": self.processing.job.job_name,
             "GlueDatabaseName": self.catalog.database.database_name,
             "PiiSecretArn": self.processing.pii_secret.secret_arn,
+            "ProcessingLogGroupPrefix": self.processing.log_group_prefix,
         }
         for output_id, value in outputs.items():
             cdk.CfnOutput(self, output_id, value=value)

@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse.domain.patterns import REMOVED_MARKERS
+
 UNDETERMINED = "und"
 # Enough text to judge; VADER and langdetect cost grows with length, a post's tone and language do not.
 SENTIMENT_CHARS = 1000
@@ -131,7 +133,7 @@ def keywords(title: str, body: str, count: int = 5) -> tuple[str, ...]:
 def text_signals(title: str | None, body: str | None) -> TextSignals:
     """Every text-derived signal of a post; ``[removed]`` / ``[deleted]`` bodies count as empty."""
     title = title or ""
-    body = "" if body is None or body.strip() in ("[removed]", "[deleted]") else body
+    body = "" if body is None or body.strip() in REMOVED_MARKERS else body
     text = f"{title}\n{body}".strip()
     return TextSignals(
         sentiment=round(sentiment(text), 4),

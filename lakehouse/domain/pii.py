@@ -14,6 +14,8 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from lakehouse.domain.patterns import EMAIL_REGEX, REMOVED_MARKERS
+
 EMAIL_PLACEHOLDER = "[email]"
 PHONE_PLACEHOLDER = "[phone]"
 MENTION_PLACEHOLDER = "u/[user]"
@@ -22,7 +24,7 @@ LINK_PLACEHOLDER = "[personal-link]"
 # The key the local run uses; never used on AWS, where the job reads its key from Secrets Manager.
 DEVELOPMENT_KEY = b"reddit-lakehouse-local-development-key"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(EMAIL_REGEX)
 # Profile pages on social sites and Reddit user pages; product and article links are kept.
 _PERSONAL_LINK = re.compile(
     r"(?:https?://)?(?:www\.|old\.|new\.|m\.)?"
@@ -39,7 +41,7 @@ _PHONE = re.compile(
     r"|(?<![\w+])\+\d{9,14}(?![\w])"
 )
 _USER_SUBREDDIT = re.compile(r"^u_(.+)$", re.IGNORECASE)
-_DELETED = frozenset({"[deleted]", "[removed]"})
+_DELETED = frozenset(REMOVED_MARKERS)
 
 
 AUTHOR_PLACEHOLDER = "[author]"
@@ -105,6 +107,15 @@ class Pseudonymizer:
             return f"/r/{self.subreddit(name, author)}" if personal else match.group(0)
 
         return re.sub(r"/r/([\w-]+)", replace, text)
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A key's public name: the first 16 hex characters of its SHA-256 (64 bits; reveals nothing usable).
+
+    Configuration pins it per environment and the job compares it before it pseudonymizes anything.
+    An operator computes it as ``printf %s "$KEY" | sha256sum | cut -c1-16``.
+    """
+    return hashlib.sha256(key).hexdigest()[:16]
 
 
 def _names_author(subreddit: str, author: str | None) -> bool:

@@ -36,6 +36,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lakehouse.domain.patterns import REMOVED_MARKERS
+
 RULE_VERSION = "2026.11.2"
 
 # Problems are stated at the start and asked about at the end; the middle of a long post adds cost.
@@ -293,7 +295,7 @@ def _starts_in(match: re.Match[str] | None, end: int) -> bool:
 
 
 def _content(body: str | None) -> str:
-    if body is None or body.strip() in ("[removed]", "[deleted]"):
+    if body is None or body.strip() in REMOVED_MARKERS:
         return ""
     body = body.lower().replace("\u2019", "'")
     if len(body) > _BODY_HEAD + _BODY_TAIL:

@@ -7,19 +7,23 @@ stages read the raw JSON. A valid object becomes a typed row; an invalid one bec
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from lakehouse.domain.patterns import EARLIEST_CREATED_UTC as EARLIEST_CREATED_UTC
+from lakehouse.domain.patterns import ID_REGEX
+from lakehouse.tables import RAW_COMMENTS, RAW_POSTS, ColumnType, Reader, Table
+
 JsonObject = dict[str, Any]
 
-ID_PATTERN = re.compile(r"^[0-9a-z]{1,13}$")
-# Reddit launched in June 2005; nothing older is a real created_utc.
-EARLIEST_CREATED_UTC = 1_118_000_000.0
+_ID = re.compile(ID_REGEX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,32 +75,97 @@ def payload_text(obj: Any) -> str:
         return text
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+_INVALID = object()  # a value present but not of its column's type
 
 
-def _number(value: Any) -> float | None:
+def _string(value: Any) -> Any:
+    return value if isinstance(value, str) else _INVALID
+
+
+def _double(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
+        return _INVALID
     number = float(value)
-    return number if math.isfinite(number) else None
+    return number if math.isfinite(number) else _INVALID
 
 
-def _integer(value: Any) -> int | None:
-    """An int64 value (Parquet's); anything else, such as a score of 1e30, is no integer."""
+def _bigint(value: Any) -> Any:
+    """An int64 value (Parquet's): an integer, or a float without a fraction, within 64 bits."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if -(2**63) <= value < 2**63 else None
-    number = _number(value)
-    return int(number) if number is not None and -(2.0**63) <= number < 2.0**63 else None
+        return value if -(2**63) <= value < 2**63 else _INVALID
+    number = _double(value)
+    if number is _INVALID or not number.is_integer() or not -(2.0**63) <= number < 2.0**63:
+        return _INVALID
+    return int(number)
 
 
-def _flag(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
+def _boolean(value: Any) -> Any:
+    return value if isinstance(value, bool) else _INVALID
 
 
-def _edited(value: Any) -> float | None:
-    """``edited`` is ``false`` or the epoch of the edit (an int or float, depending on the year)."""
-    return _number(value)
+_READ_TYPE: dict[ColumnType, Callable[[Any], Any]] = {
+    ColumnType.STRING: _string,
+    ColumnType.DOUBLE: _double,
+    ColumnType.BIGINT: _bigint,
+    ColumnType.BOOLEAN: _boolean,
+}
+
+
+def _edited(value: Any) -> Any:
+    """``edited`` is ``false``, ``true`` (old objects: edited, time unknown) or the epoch of the edit."""
+    return None if isinstance(value, bool) else _double(value)
+
+
+def _fullname_id(value: Any) -> Any:
+    return value[3:] if isinstance(value, str) and len(value) > 3 and value[2] == "_" else _INVALID
+
+
+# Readers other than "a value of the column's type", and what they expect (for the reason).
+_READ: dict[Reader, tuple[Callable[[Any], Any], str]] = {
+    Reader.EDITED: (_edited, "false, true or an epoch"),
+    Reader.FULLNAME_ID: (_fullname_id, "fullname such as t3_abc"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    column: str
+    field: str
+    read: Callable[[Any], Any]
+    required: bool
+    expected: str
+
+
+@functools.cache  # one declaration, read once
+def _fields(table: Table) -> tuple[_Field, ...]:
+    fields = []
+    for c in table.columns:
+        if c.field is not None:
+            read, expected = _READ.get(c.reader) or (_READ_TYPE[c.type], c.type.value)
+            fields.append(_Field(c.name, c.field, read, not c.nullable, expected))
+    return tuple(fields)
+
+
+def _typed_row(data: JsonObject, kind: str, fields: tuple[_Field, ...]) -> JsonObject | str:
+    """The object's declared fields, typed; or the reason one cannot be (the field named)."""
+    row: JsonObject = {}
+    for spec in fields:
+        value = data.get(spec.field)
+        if value is None or (spec.required and value == ""):
+            if spec.required:
+                return f"{kind} has no {spec.field}"
+            row[spec.column] = None
+            continue
+        typed = spec.read(value)
+        if typed is _INVALID:
+            return f"{kind} {spec.field} {_shown(value)} is not a {spec.expected}"
+        row[spec.column] = typed
+    return row
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _identity(obj: Any, kind: str) -> tuple[JsonObject | None, str | None, str | None]:
@@ -104,77 +173,49 @@ def _identity(obj: Any, kind: str) -> tuple[JsonObject | None, str | None, str |
     if not isinstance(obj, dict):
         return None, None, f"{kind} payload is not a JSON object"
     object_id = obj.get("id")
-    if not isinstance(object_id, str) or not ID_PATTERN.match(object_id):
+    if not isinstance(object_id, str) or not _ID.fullmatch(object_id):
         return obj, None, f"{kind} id {object_id!r} is not a base36 Reddit id"
-    created = _number(obj.get("created_utc"))
-    if created is None:
+    created = _double(obj.get("created_utc"))
+    if created is _INVALID:
         return obj, object_id, f"{kind} created_utc {obj.get('created_utc')!r} is not a number"
     return obj, object_id, None
 
 
-def parse_post(obj: Any) -> JsonObject | Quarantined:
-    """A t3 ``data`` object as a raw-zone post row (without run metadata), or the reason it cannot be one."""
-    data, post_id, reason = _identity(obj, "t3")
+def _parse(obj: Any, table: Table, payload_of: Callable[[JsonObject], Any]) -> JsonObject | Quarantined:
+    kind = table.kind or table.name
+    data, object_id, reason = _identity(obj, kind)
     if reason is None and data is not None:
-        if not _text(data.get("subreddit")):
-            reason = "t3 has no subreddit"
-        elif not isinstance(data.get("title"), str):
-            reason = "t3 has no title"
-    if reason is not None or data is None or post_id is None:
-        return Quarantined("t3", post_id, reason or "unreadable t3", payload_text(obj))
-    return {
-        "id": post_id,
-        "subreddit_name": data["subreddit"],
-        "author": _text(data.get("author")),
-        "author_fullname": _text(data.get("author_fullname")),
-        "title": data["title"],
-        "selftext": _text(data.get("selftext")),
-        "url": _text(data.get("url")),
-        "permalink": _text(data.get("permalink")),
-        "domain": _text(data.get("domain")),
-        "created_utc": _number(data.get("created_utc")),
-        "edited_utc": _edited(data.get("edited")),
-        "score": _integer(data.get("score")),
-        "upvote_ratio": _number(data.get("upvote_ratio")),
-        "num_comments": _integer(data.get("num_comments")),
-        "over_18": _flag(data.get("over_18")),
-        "stickied": _flag(data.get("stickied")),
-        "is_self": _flag(data.get("is_self")),
-        "promoted": _flag(data.get("promoted")),
-        "distinguished": _text(data.get("distinguished")),
-        "link_flair_text": _text(data.get("link_flair_text")),
-        "removed_by_category": _text(data.get("removed_by_category")),
-        "payload": payload_text(data),
-    }
+        typed = _typed_row(data, kind, _fields(table))
+        if not isinstance(typed, str):
+            for column in table.columns:
+                if column.reader is Reader.PAYLOAD:
+                    typed[column.name] = payload_text(payload_of(data))
+            return typed
+        reason = typed
+    return Quarantined(kind, object_id, reason or f"unreadable {kind}", payload_text(obj))
 
 
-def parse_comment(obj: Any) -> JsonObject | Quarantined:
-    """A t1 ``data`` object as a raw-zone comment row, or the reason it cannot be one."""
-    data, comment_id, reason = _identity(obj, "t1")
-    if reason is None and data is not None:
-        link_id = data.get("link_id")
-        if not isinstance(link_id, str) or not link_id.startswith("t3_"):
-            reason = f"t1 link_id {link_id!r} names no submission"
-    if reason is not None or data is None or comment_id is None:
-        return Quarantined("t1", comment_id, reason or "unreadable t1", payload_text(obj))
-    replies = data.get("replies")
-    stripped = {k: v for k, v in data.items() if k != "replies"} if isinstance(replies, dict) else data
-    return {
-        "id": comment_id,
-        "post_id": data["link_id"][3:],
-        "parent_id": _text(data.get("parent_id")),
-        "subreddit_name": _text(data.get("subreddit")),
-        "author": _text(data.get("author")),
-        "author_fullname": _text(data.get("author_fullname")),
-        "body": _text(data.get("body")),
-        "created_utc": _number(data.get("created_utc")),
-        "edited_utc": _edited(data.get("edited")),
-        "score": _integer(data.get("score")),
-        "depth": _integer(data.get("depth")),
-        "stickied": _flag(data.get("stickied")),
-        "distinguished": _text(data.get("distinguished")),
-        "payload": payload_text(stripped),
-    }
+def parse_post(obj: Any, table: Table = RAW_POSTS) -> JsonObject | Quarantined:
+    """A t3 ``data`` object as a raw-zone post row (without run metadata), or the reason it cannot be one.
+
+    Every field the raw declaration names is read with its type; a field present with a value
+    of another type (a string ``score``, an object for ``num_comments``) quarantines the object,
+    naming the field: it never lands as a null.
+    """
+    return _parse(obj, table, _whole)
+
+
+def parse_comment(obj: Any, table: Table = RAW_COMMENTS) -> JsonObject | Quarantined:
+    """A t1 ``data`` object as a raw-zone comment row, or the reason it cannot be one (replies are not kept)."""
+    return _parse(obj, table, _without_replies)
+
+
+def _whole(data: JsonObject) -> JsonObject:
+    return data
+
+
+def _without_replies(data: JsonObject) -> JsonObject:
+    return {k: v for k, v in data.items() if k != "replies"} if isinstance(data.get("replies"), dict) else data
 
 
 def listing_children(listing: Any, kind: str) -> tuple[list[Any], list[Quarantined]]:

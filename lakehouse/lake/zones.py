@@ -32,80 +32,35 @@ import pyarrow.parquet as pq
 
 from lakehouse.domain.reddit import Quarantined
 from lakehouse.lake.store import ObjectStore
+from lakehouse.tables import INGEST_QUARANTINE, RAW_COMMENTS, RAW_POSTS, ColumnType, Table
 
 ROWS_PER_PART = 50_000
+
+_ARROW_TYPES = {
+    ColumnType.STRING: pa.string(),
+    ColumnType.DOUBLE: pa.float64(),
+    ColumnType.BIGINT: pa.int64(),
+    ColumnType.BOOLEAN: pa.bool_(),
+    ColumnType.TIMESTAMP: pa.timestamp("ms", tz="UTC"),
+}
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The Parquet schema of a raw-zone table, derived from its declaration (``lakehouse.tables``)."""
+    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable) for c in table.file_columns])
+
+
+POST_SCHEMA = arrow_schema(RAW_POSTS)
+COMMENT_SCHEMA = arrow_schema(RAW_COMMENTS)
+QUARANTINE_SCHEMA = arrow_schema(INGEST_QUARANTINE)
 # Free text is unique per row: a dictionary never pays, and min/max statistics prune nothing and
 # copy two whole texts into every footer (a 100-post file: 35 KB instead of 47 KB, 25% less time).
-FREE_TEXT_COLUMNS = frozenset({"title", "selftext", "url", "permalink", "body", "payload", "reason"})
-
-_RUN_METADATA = [
-    pa.field("fetched_at", pa.timestamp("ms", tz="UTC"), nullable=False),
-    pa.field("run_id", pa.string(), nullable=False),
-    pa.field("source_endpoint", pa.string(), nullable=False),
-]
-
-POST_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("subreddit_name", pa.string(), nullable=False),
-        pa.field("author", pa.string()),
-        pa.field("author_fullname", pa.string()),
-        pa.field("title", pa.string(), nullable=False),
-        pa.field("selftext", pa.string()),
-        pa.field("url", pa.string()),
-        pa.field("permalink", pa.string()),
-        pa.field("domain", pa.string()),
-        pa.field("created_utc", pa.float64(), nullable=False),
-        pa.field("edited_utc", pa.float64()),
-        pa.field("score", pa.int64()),
-        pa.field("upvote_ratio", pa.float64()),
-        pa.field("num_comments", pa.int64()),
-        pa.field("over_18", pa.bool_()),
-        pa.field("stickied", pa.bool_()),
-        pa.field("is_self", pa.bool_()),
-        pa.field("promoted", pa.bool_()),
-        pa.field("distinguished", pa.string()),
-        pa.field("link_flair_text", pa.string()),
-        pa.field("removed_by_category", pa.string()),
-        pa.field("payload", pa.string(), nullable=False),
-        *_RUN_METADATA,
-    ]
+FREE_TEXT_COLUMNS = frozenset(
+    c.name for t in (RAW_POSTS, RAW_COMMENTS, INGEST_QUARANTINE) for c in t.columns if c.free_text
 )
-
-COMMENT_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("post_id", pa.string(), nullable=False),
-        pa.field("parent_id", pa.string()),
-        pa.field("subreddit_name", pa.string()),
-        pa.field("author", pa.string()),
-        pa.field("author_fullname", pa.string()),
-        pa.field("body", pa.string()),
-        pa.field("created_utc", pa.float64(), nullable=False),
-        pa.field("edited_utc", pa.float64()),
-        pa.field("score", pa.int64()),
-        pa.field("depth", pa.int64()),
-        pa.field("stickied", pa.bool_()),
-        pa.field("distinguished", pa.string()),
-        pa.field("payload", pa.string(), nullable=False),
-        *_RUN_METADATA,
-    ]
-)
-
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field("stage", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("object_id", pa.string()),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("payload", pa.string(), nullable=False),
-        *_RUN_METADATA,
-    ]
-)
-
-POSTS_PREFIX = "posts"
-COMMENTS_PREFIX = "comments"
-INGEST_QUARANTINE_PREFIX = "ingest"
+POSTS_PREFIX = RAW_POSTS.prefix
+COMMENTS_PREFIX = RAW_COMMENTS.prefix
+INGEST_QUARANTINE_PREFIX = INGEST_QUARANTINE.prefix
 
 
 def subreddit_partition(subreddit: str) -> str:
@@ -162,7 +117,7 @@ def _column(field: pa.Field, values: tuple[Any, ...]) -> pa.Array:
             return _fixed_width(kind, *_integers(values))
         if kind == pa.bool_():
             return _booleans(values)
-        if kind == _TIMESTAMP:
+        if kind == _ARROW_TYPES[ColumnType.TIMESTAMP]:
             milliseconds = array("q", [0 if value is None else _epoch_milliseconds(value) for value in values])
             return _fixed_width(kind, milliseconds, values)
     except (TypeError, AttributeError) as exc:
@@ -232,7 +187,6 @@ def _epoch_milliseconds(value: datetime) -> int:
     return (moment - _EPOCH) // _MILLISECOND
 
 
-_TIMESTAMP = pa.timestamp("ms", tz="UTC")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -255,19 +209,29 @@ def write_snapshot_set(
 ) -> list[str]:
     """Write one run's rows for one subreddit as ``<run_id>.part-NNNNN.parquet``; remove stale parts.
 
-    Returns the URIs written. Writing nothing still clears stale parts of an earlier attempt.
+    Returns the keys written. Writing nothing still clears stale parts of an earlier attempt.
     """
     prefix = partition_prefix(table, subreddit, fetch_date)
     run_prefix = f"{prefix}{_safe_run_id(run_id)}.part-"
-    uris = []
     keys = []
     for part, start in enumerate(range(0, len(rows), ROWS_PER_PART)):
         key = f"{run_prefix}{part:05d}.parquet"
-        uris.append(store.put(key, to_parquet(rows[start : start + ROWS_PER_PART], schema)))
+        store.put(key, to_parquet(rows[start : start + ROWS_PER_PART], schema))
         keys.append(key)
     for stale in set(store.list(run_prefix)) - set(keys):
         store.delete(stale)
-    return uris
+    return keys
+
+
+def stored_rows(store: ObjectStore, keys: Sequence[str]) -> int:
+    """Rows the objects at ``keys`` hold, read back from their Parquet footers: what is durably there."""
+    total = 0
+    for key in keys:
+        data = store.get(key)
+        if data is None:
+            raise FileNotFoundError(f"{store.uri}{key} was written but cannot be read back")
+        total += pq.read_metadata(pa.BufferReader(data)).num_rows
+    return total
 
 
 def quarantine_rows(

@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -38,10 +38,18 @@ from lakehouse.lake.zones import (
     QUARANTINE_SCHEMA,
     fetch_date_of,
     quarantine_rows,
+    stored_rows,
     write_snapshot_set,
 )
 from lambdas.ingest.cursors import Cursor, CursorStore, RecentPost
-from lambdas.ingest.reddit_gateway import BudgetExhausted, RedditGateway, RedditUnavailable
+from lambdas.ingest.reddit_gateway import (
+    BudgetExhausted,
+    RedditGateway,
+    RedditRefused,
+    RedditUnavailable,
+    SubredditUnavailable,
+)
+from lambdas.ingest.settings import IngestSettings
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +60,10 @@ INFO_PATH = "/api/info"
 
 
 class IngestFailed(Exception):
-    """Reddit failed past the retry policy; what was fetched is written, the cursor has not moved."""
+    """Reddit failed or refused, or what was written does not reconcile: the invocation fails (alarms, DLQ).
+
+    What was fetched is written; the cursor has not moved, so the next run reads it again.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +90,6 @@ class IngestRequest:
         return cls(run_id=str(event["run_id"]), subreddit=str(event["subreddit"]), run_started_at=started_at)
 
 
-@dataclass(frozen=True, slots=True)
-class IngestSettings:
-    overlap_seconds: float = 900.0
-    refresh_max_age_seconds: float = 48 * 3600.0
-    max_comments_per_post: int = 20
-
-
 @dataclass
 class IngestResult:
     run_id: str
@@ -109,6 +113,7 @@ class IngestResult:
     rate_limit_waits: int = 0
     retries: int = 0
     duration_seconds: float = 0.0
+    reconciliation: dict[str, Any] = field(default_factory=dict)
 
     def to_output(self) -> dict[str, Any]:
         """The state machine's view: counts, the objects written, and what was asked of Reddit."""
@@ -136,6 +141,7 @@ class IngestResult:
             "rate_limit_waits": self.rate_limit_waits,
             "retries": self.retries,
             "duration_seconds": round(self.duration_seconds, 3),
+            "reconciliation": self.reconciliation,
         }
 
 
@@ -225,16 +231,21 @@ def ingest_subreddit(
         work.fetch_comments()
     except BudgetExhausted:
         result.budget_exhausted = True
-    except RedditUnavailable as exc:
+    except SubredditUnavailable as exc:
+        result.status, result.error = "skipped", str(exc)
+        logger.warning("r/%s skipped: %s", request.subreddit, exc)
+    except (RedditUnavailable, RedditRefused) as exc:
         failure = exc
-        result.error = str(exc)
-        status = getattr(getattr(exc.cause, "response", None), "status_code", None)
-        result.status = "unavailable" if status is not None and 400 <= status < 500 else "failed"
-        logger.warning("reddit unavailable for r/%s: %s", request.subreddit, exc)
+        result.status, result.error = "failed", str(exc)
+        logger.error("r/%s failed: %s", request.subreddit, exc)
 
-    work.write(raw, quarantine)
+    written = work.write(raw, quarantine)
+    result.reconciliation = reconcile(result, written)
+    if not result.reconciliation["balanced"] and failure is None:
+        failure = IngestFailed(f"reconciliation does not hold: {result.reconciliation}")
+        result.status, result.error = "failed", str(failure)
 
-    if listing_complete:
+    if listing_complete and failure is None:
         result.cursor_advanced = cursors.advance(work.next_cursor(updated_at=clock()))
         if not result.cursor_advanced:
             logger.info("cursor of r/%s not moved: a newer run already moved it further", request.subreddit)
@@ -242,9 +253,26 @@ def ingest_subreddit(
     result.rate_limit_waits = gateway.log.rate_limit_waits
     result.retries = gateway.log.retries
     result.duration_seconds = time.monotonic() - started
-    if failure is not None and result.status == "failed":
+    if failure is not None:
         raise IngestFailed(f"r/{request.subreddit} run {request.run_id}: {failure}") from failure
     return result
+
+
+RECONCILIATION_RULE = "objects received from Reddit = raw rows written + quarantined + duplicates dropped in the run"
+
+
+def reconcile(result: IngestResult, written: Mapping[str, int]) -> dict[str, Any]:
+    """What Reddit sent (counted as it arrived) against what is stored (row counts read back from the objects)."""
+    raw_rows = written[POSTS_PREFIX] + written[COMMENTS_PREFIX]
+    quarantined = written[INGEST_QUARANTINE_PREFIX]
+    return {
+        "rule": RECONCILIATION_RULE,
+        "received": result.objects_received,
+        "raw_rows": raw_rows,
+        "quarantined": quarantined,
+        "duplicates": result.duplicates,
+        "balanced": result.objects_received == raw_rows + quarantined + result.duplicates,
+    }
 
 
 def _children_count(response: Any) -> int:
@@ -355,8 +383,12 @@ class _Invocation:
             self.snapshot.add_comments(response, path, self.fetched_at, self.request.run_id)
             self.snapshot.comments_fetched[post_id] = self.snapshot.posts[post_id]["num_comments"] or 0
 
-    def write(self, raw: ObjectStore, quarantine: ObjectStore) -> None:
-        """This run's snapshot set for the subreddit: posts, comments, quarantine rows."""
+    def write(self, raw: ObjectStore, quarantine: ObjectStore) -> dict[str, int]:
+        """This run's snapshot set for the subreddit: posts, comments, quarantine rows.
+
+        Returns the rows each table now holds for this run, read back from the stored objects'
+        Parquet footers (not from the lists handed to the writer).
+        """
         request, snapshot, result = self.request, self.snapshot, self.result
         common = {
             "subreddit": request.subreddit,
@@ -364,19 +396,22 @@ class _Invocation:
             "run_id": request.run_id,
         }
         post_rows = list(snapshot.posts.values())
-        result.objects += write_snapshot_set(raw, table=POSTS_PREFIX, rows=post_rows, schema=POST_SCHEMA, **common)
-        result.objects += write_snapshot_set(
-            raw, table=COMMENTS_PREFIX, rows=list(snapshot.comments.values()), schema=COMMENT_SCHEMA, **common
-        )
         bad = quarantine_rows(snapshot.quarantined, stage="ingest", run_id=request.run_id, fetched_at=self.fetched_at)
-        result.objects += write_snapshot_set(
-            quarantine, table=INGEST_QUARANTINE_PREFIX, rows=bad, schema=QUARANTINE_SCHEMA, **common
-        )
+        written: dict[str, int] = {}
+        for store, table, rows, schema in (
+            (raw, POSTS_PREFIX, post_rows, POST_SCHEMA),
+            (raw, COMMENTS_PREFIX, list(snapshot.comments.values()), COMMENT_SCHEMA),
+            (quarantine, INGEST_QUARANTINE_PREFIX, bad, QUARANTINE_SCHEMA),
+        ):
+            keys = write_snapshot_set(store, table=table, rows=rows, schema=schema, **common)
+            result.objects += [store.uri.rstrip("/") + "/" + key for key in keys]
+            written[table] = stored_rows(store, keys)
         result.posts_written = len(post_rows)
         result.comments = len(snapshot.comments)
         result.quarantined = len(bad)
         result.duplicates = snapshot.received["duplicate"]
         result.objects_received = snapshot.received["t3"] + snapshot.received["t1"]
+        return written
 
     def next_cursor(self, *, updated_at: float) -> Cursor:
         """The high-water mark of the listing, and the recent posts to refresh next time."""

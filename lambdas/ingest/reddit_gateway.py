@@ -28,6 +28,7 @@ import requests
 from prawcore.sessions import FiniteRetryStrategy
 
 from lakehouse.domain.reddit import read_json
+from lambdas.ingest.settings import RetryPolicy
 
 
 class BudgetExhausted(Exception):
@@ -35,12 +36,58 @@ class BudgetExhausted(Exception):
 
 
 class RedditUnavailable(Exception):
-    """Reddit kept failing past the retry policy, or refused the request outright."""
+    """Reddit kept failing past the retry policy (429s, 5xx, connection errors)."""
 
     def __init__(self, path: str, cause: Exception) -> None:
         super().__init__(f"GET {path} failed: {type(cause).__name__}: {cause}")
         self.path = path
         self.cause = cause
+
+
+class RedditRefused(Exception):
+    """Reddit refused the client (bad credentials, a blocked user agent) or the request: the invocation fails."""
+
+    def __init__(self, path: str, status: int | None, cause: Exception) -> None:
+        super().__init__(f"Reddit refused GET {path}: {_refusal(path, status, cause)}")
+        self.path = path
+        self.status = status
+
+
+class SubredditUnavailable(Exception):
+    """Reddit will not list this subreddit (private, banned, quarantined or missing): skip it, go on."""
+
+    def __init__(self, path: str, status: int | None, cause: Exception) -> None:
+        what = {403: "private or quarantined", 404: "banned or missing", 451: "unavailable for legal reasons"}
+        reason = "redirected: no such subreddit" if status in (301, 302) else what.get(status or 0, "not listable")
+        super().__init__(f"{path}: HTTP {status} ({reason})")
+        self.path = path
+        self.status = status
+
+
+def _status(exc: Exception) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _refusal(path: str, status: int | None, cause: Exception) -> str:
+    """The status and the likely cause, in words an operator acts on."""
+    url = getattr(getattr(cause, "response", None), "url", "") or ""
+    if isinstance(cause, prawcore.exceptions.OAuthException) or _TOKEN_PATH in url:
+        return (
+            f"HTTP {status or 'error'} from the token endpoint ({cause}): the client id or secret is wrong, "
+            "or Reddit blocks the user agent; check the Reddit secret (client_id, client_secret, user_agent)"
+        )
+    if status == 401:
+        return "HTTP 401: the OAuth token was refused; check the app's credentials and type (script/web)"
+    if status == 403:
+        return (
+            "HTTP 403: forbidden; Reddit blocks this app or user agent (use '<platform>:<app id>:<version> (by /u/x)')"
+        )
+    return f"HTTP {status}: {type(cause).__name__}: {cause}"
+
+
+_TOKEN_PATH = "/api/v1/access_token"  # noqa: S105  # a URL path, not a secret
+_LISTING_UNAVAILABLE = (301, 302, 403, 404, 451)
 
 
 @dataclass(frozen=True)
@@ -51,17 +98,6 @@ class _NoRetry(FiniteRetryStrategy):
 
     def _sleep_seconds(self) -> float | None:
         return None  # prawcore sleeps before a retry; with no retries there is nothing to wait for
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 12
-    base_seconds: float = 0.5
-    cap_seconds: float = 30.0
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Full-jitter exponential backoff for the ``attempt``-th retry (1-based)."""
-        return rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1)))
 
 
 class Pacer:
@@ -260,15 +296,25 @@ class RedditGateway:
                 self.log.rate_limit_wait_seconds += wait
             except (prawcore.exceptions.ServerError, prawcore.exceptions.RequestException) as exc:
                 failure, wait = exc, self.retry.backoff(attempt, self._rng)
+            except prawcore.exceptions.OAuthException as exc:
+                raise RedditRefused(path, None, exc) from exc
             except prawcore.exceptions.ResponseException as exc:
-                if exc.response.status_code < 500:
-                    raise RedditUnavailable(path, exc) from exc
-                failure, wait = exc, self.retry.backoff(attempt, self._rng)
+                status = _status(exc)
+                if status is not None and status >= 500:
+                    failure, wait = exc, self.retry.backoff(attempt, self._rng)
+                elif _is_listing(path) and status in _LISTING_UNAVAILABLE and _TOKEN_PATH not in exc.response.url:
+                    raise SubredditUnavailable(path, status, exc) from exc
+                else:
+                    raise RedditRefused(path, status, exc) from exc
             if attempt == self.retry.max_attempts:
                 raise RedditUnavailable(path, failure) from failure
             self.log.retries += 1
             self._sleep(wait)
         raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _is_listing(path: str) -> bool:
+    return path.startswith("/r/") and path.endswith("/new")
 
 
 def _retry_after(exc: prawcore.exceptions.TooManyRequests) -> float:

@@ -6,7 +6,7 @@ import urllib.request
 
 from bench.corpus_plan import build_corpus, plan
 from bench.replay_process import PrerenderedCorpus
-from lakehouse.replay.server import ReplayOptions, running
+from lakehouse_tools.replay.server import ReplayOptions, running
 
 POSTS, SEED = 1_500, 7
 

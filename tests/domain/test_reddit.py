@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lakehouse.domain.reddit import parse_post, payload_text
+from lakehouse.domain.reddit import Quarantined, parse_comment, parse_post, payload_text
 
 _JSON = st.recursive(
     st.none()
@@ -32,12 +33,41 @@ def test_payload_text_keeps_key_order_and_writes_unicode_unescaped() -> None:
     assert payload_text({"z": "é 😀", "a": [1, 2.5, None, True]}) == '{"z":"é 😀","a":[1,2.5,null,true]}'
 
 
-def test_a_post_with_out_of_range_numbers_keeps_them_in_the_payload_only() -> None:
-    row = parse_post(
-        {"id": "abc1", "subreddit": "x", "title": "t", "created_utc": 1.7e9, "score": 1e30, "num_comments": 2**64}
-    )
+_POST = {"id": "abc1", "subreddit": "x", "title": "t", "created_utc": 1.7e9, "score": 3, "num_comments": 2}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("score", "12", "t3 score '12' is not a bigint"),
+        ("num_comments", {"count": 2}, "t3 num_comments {'count': 2} is not a bigint"),
+        ("score", 1e30, "t3 score 1e+30 is not a bigint"),
+        ("num_comments", 2**64, "t3 num_comments 18446744073709551616 is not a bigint"),
+        ("over_18", "false", "t3 over_18 'false' is not a boolean"),
+        ("upvote_ratio", "0.9", "t3 upvote_ratio '0.9' is not a double"),
+        ("title", 42, "t3 title 42 is not a string"),
+        ("edited", "yesterday", "t3 edited 'yesterday' is not a false, true or an epoch"),
+    ],
+)
+def test_a_core_field_of_the_wrong_type_quarantines_the_post_naming_the_field(
+    field: str, value: Any, reason: str
+) -> None:
+    quarantined = parse_post({**_POST, field: value})
+
+    assert isinstance(quarantined, Quarantined)
+    assert quarantined.reason == reason
+    assert json.loads(quarantined.payload)[field] == value  # the payload exactly as received
+
+
+def test_null_and_absent_fields_are_nulls_and_old_edited_true_is_no_edit_time() -> None:
+    row = parse_post({**_POST, "score": None, "edited": True})
 
     assert isinstance(row, dict)
-    assert row["score"] is None
-    assert row["num_comments"] is None
-    assert json.loads(row["payload"])["num_comments"] == 2**64
+    assert (row["score"], row["num_comments"], row["edited_utc"], row["upvote_ratio"]) == (None, 2, None, None)
+
+
+def test_a_comment_without_a_submission_link_is_quarantined() -> None:
+    quarantined = parse_comment({"id": "c1", "created_utc": 1.7e9, "link_id": "abc"})
+
+    assert isinstance(quarantined, Quarantined)
+    assert quarantined.reason == "t1 link_id 'abc' is not a fullname such as t3_abc"

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, EnvironmentConfig, Zone, load_environment, load_environments
+from infra.config import ConfigError, EnvironmentConfig, SecretsConfig, Zone, load_environment, load_environments
+from lakehouse.domain.pii import key_fingerprint
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 
@@ -56,6 +57,85 @@ def test_raw_expires_first_in_every_environment(context: dict[str, Any]) -> None
         assert all(days is None or raw <= days for days in others)
 
 
+def test_quarantine_expires_no_later_than_raw_in_every_environment(context: dict[str, Any]) -> None:
+    """Quarantine keeps raw's unscrubbed payloads: it must not be where usernames outlive raw's expiry."""
+    for config in load_environments(context).values():
+        raw = config.retention.for_zone(Zone.RAW).expiration_days
+        quarantine = config.retention.for_zone(Zone.QUARANTINE).expiration_days
+        assert raw is not None
+        assert quarantine is not None
+        assert quarantine <= raw, config.name
+
+
+def test_quarantine_longer_than_raw_is_refused_as_prod_had_it(context: dict[str, Any]) -> None:
+    """The lifecycle prod used to have (unscrubbed payloads kept twice as long as raw) fails synthesis."""
+    context["environments"]["prod"]["retention"]["zones"]["quarantine"] = {
+        "transition_to_ia_days": 30,
+        "transition_to_glacier_days": 60,
+        "expiration_days": 180,
+    }
+    with pytest.raises(
+        ConfigError,
+        match=r"^context\.environments\.prod\.retention\.zones\.quarantine\.expiration_days: 180 must be at most "
+        r"raw\.expiration_days \(90\)",
+    ):
+        load_environments(context)
+
+
+def test_prod_quarantine_keeps_only_transitions_s3_accepts(context: dict[str, Any]) -> None:
+    """Standard-IA after 30 days at the earliest; no Glacier step the 90-day expiry would make pointless."""
+    rule = load_environment(context, "prod").retention.for_zone(Zone.QUARANTINE)
+    assert rule.transition_to_ia_days is None or rule.transition_to_ia_days >= 30
+    assert rule.transition_to_glacier_days is None
+    assert rule.expiration_days is not None
+    assert rule.transition_to_ia_days is None or rule.expiration_days > rule.transition_to_ia_days
+
+
+def test_dev_generates_its_secrets_and_checks_no_fingerprint(context: dict[str, Any]) -> None:
+    dev = load_environment(context, "dev")
+    assert dev.secrets == SecretsConfig(reddit_secret_name=None, pii_key_secret_name=None, pii_key_fingerprint=None)
+
+
+def test_prod_references_both_secrets_and_pins_the_pii_key(context: dict[str, Any]) -> None:
+    prod = load_environment(context, "prod")
+    assert prod.retain_data
+    assert prod.secrets.reddit_secret_name
+    assert prod.secrets.pii_key_secret_name
+    assert prod.secrets.pii_key_fingerprint is not None
+    assert len(prod.secrets.pii_key_fingerprint) == len(key_fingerprint(b"any key of sixteen bytes"))
+
+
+@pytest.mark.parametrize("key", ["reddit_secret_name", "pii_key_secret_name"])
+@pytest.mark.parametrize("remove", [True, False], ids=["absent", "null"])
+def test_an_environment_that_retains_data_must_name_both_secrets(
+    context: dict[str, Any], key: str, remove: bool
+) -> None:
+    secrets = context["environments"]["prod"]["secrets"]
+    if remove:
+        del secrets[key]
+    else:
+        secrets[key] = None
+    with pytest.raises(
+        ConfigError,
+        match=rf"^context\.environments\.prod\.secrets\.{key}: an environment that retains data \(removal_policy "
+        r"'retain'\) must name a secret created out of band",
+    ):
+        load_environments(context)
+
+
+def test_an_environment_that_retains_data_must_pin_its_pii_key(context: dict[str, Any]) -> None:
+    context["environments"]["prod"]["secrets"]["pii_key_fingerprint"] = None
+    with pytest.raises(ConfigError, match=r"^context\.environments\.prod\.secrets\.pii_key_fingerprint: .* must pin"):
+        load_environments(context)
+
+
+def test_the_rule_follows_the_removal_policy_not_the_name(context: dict[str, Any]) -> None:
+    """A dev that starts retaining data needs referenced secrets too."""
+    context["environments"]["dev"]["removal_policy"] = "retain"
+    with pytest.raises(ConfigError, match=r"dev\.secrets\.reddit_secret_name: an environment that retains data"):
+        load_environments(context)
+
+
 def test_unknown_environment_lists_the_valid_ones(context: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match=r"unknown environment 'qa'; valid environments: dev, prod"):
         load_environment(context, "qa")
@@ -76,6 +156,12 @@ def test_missing_project_is_named(context: dict[str, Any]) -> None:
 def test_unknown_key_is_rejected_as_a_probable_typo(context: dict[str, Any]) -> None:
     context["environments"]["dev"]["glue"]["workers"] = 3
     with pytest.raises(ConfigError, match=r"context\.environments\.dev\.glue: unknown key\(s\) \['workers'\]"):
+        load_environments(context)
+
+
+def test_unknown_secrets_key_is_rejected(context: dict[str, Any]) -> None:
+    context["environments"]["prod"]["secrets"]["pii_secret_name"] = "reddit-lakehouse-prod/pii"
+    with pytest.raises(ConfigError, match=r"prod\.secrets: unknown key\(s\) \['pii_secret_name'\]"):
         load_environments(context)
 
 
@@ -123,6 +209,33 @@ def test_optional_values_may_be_null_or_absent(context: dict[str, Any]) -> None:
         (("retention", "zones", "raw", "expiration_days"), None, r"raw\.expiration_days: raw holds usernames"),
         (("retention", "zones", "raw", "expiration_days"), 365, r"raw\.expiration_days: 365 must be the shortest"),
         (("retention",), "forever", r"dev\.retention: expected an object, got str"),
+        (
+            ("retention", "zones", "quarantine", "expiration_days"),
+            None,
+            r"quarantine\.expiration_days: quarantine holds unscrubbed payloads and must expire, at most when raw "
+            r"does \(14 days\)",
+        ),
+        (
+            ("retention", "zones", "quarantine", "expiration_days"),
+            30,
+            r"quarantine\.expiration_days: 30 must be at most raw\.expiration_days \(14\)",
+        ),
+        (("secrets",), None, r"dev\.secrets: expected an object, got null"),
+        (("secrets", "reddit_secret_name"), "my secret", r"dev\.secrets\.reddit_secret_name: 'my secret' is not a"),
+        (("secrets", "reddit_secret_name"), "", r"dev\.secrets\.reddit_secret_name: expected a non-empty string"),
+        # Ends like an ARN's random suffix: a partial ARN of it would be misread.
+        (
+            ("secrets", "pii_key_secret_name"),
+            "lake/pii-abc123",
+            r"dev\.secrets\.pii_key_secret_name: 'lake/pii-abc123'",
+        ),
+        (
+            ("secrets", "pii_key_fingerprint"),
+            "ABCDEF0123456789",
+            r"dev\.secrets\.pii_key_fingerprint: 'ABCDEF0123456789'",
+        ),
+        (("secrets", "pii_key_fingerprint"), "0123abcd", r"dev\.secrets\.pii_key_fingerprint: '0123abcd' is not the"),
+        (("secrets", "pii_key_fingerprint"), 12, r"dev\.secrets\.pii_key_fingerprint: expected a non-empty string"),
     ],
 )
 def test_bad_values_are_named_with_their_key(

@@ -11,25 +11,27 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import assertions, cx_api
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Capture, Match
 
 from infra.config import EnvironmentConfig
-from infra.constructs.ingest_function import RequestShare
-from lambdas.ingest.settings import RuntimeSettings
+from lakehouse import metrics
+from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
 from tests.infra.templates import (
+    acknowledgements,
     as_list,
     bucket_logging_to,
     ingest_function,
     key_arn,
     key_statements_for_service,
+    log_group_arn,
     one,
     reddit_secret,
     role_statements,
+    secret_arns,
 )
 
 pytestmark = pytest.mark.cdk
@@ -40,6 +42,7 @@ EXPECTED_ACTIONS = {
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     "s3:PutObject",
+    "s3:GetObject",
     "s3:DeleteObject",
     "s3:ListBucket",
     "dynamodb:GetItem",
@@ -60,6 +63,15 @@ def _share(config: EnvironmentConfig) -> RequestShare:
         concurrency=len(config.subreddits),
         timeout_seconds=config.ingest.timeout_seconds,
     )
+
+
+def _reddit_secret_arns(template: assertions.Template, config: EnvironmentConfig) -> tuple[Any, Any]:
+    """(the ARN the function is given, the ARN its role may read)."""
+    return secret_arns(template, config.secrets.reddit_secret_name, reddit_secret)
+
+
+def _log_group_name(config: EnvironmentConfig) -> str:
+    return f"/aws/lambda/{config.resource_prefix}-ingest"
 
 
 def _objects(bucket_id: str, prefix: str) -> dict[str, Any]:
@@ -89,7 +101,7 @@ def _role_id(template: assertions.Template) -> str:
 
 
 @pytest.mark.parametrize(
-    ("total", "concurrency", "timeout", "rpm_text", "max_requests"),
+    ("total", "concurrency", "timeout", "rpm", "max_requests"),
     [
         (90, 6, 600, "15", 120),  # dev: 15 rpm for 10 minutes, 80% of it
         (90, 10, 600, "9", 72),  # prod
@@ -99,12 +111,12 @@ def _role_id(template: assertions.Template) -> str:
     ],
 )
 def test_request_share_divides_the_client_budget_and_fits_the_timeout(
-    total: int, concurrency: int, timeout: int, rpm_text: str, max_requests: int
+    total: int, concurrency: int, timeout: int, rpm: str, max_requests: int
 ) -> None:
     share = RequestShare.plan(total_requests_per_minute=total, concurrency=concurrency, timeout_seconds=timeout)
-    assert share.requests_per_minute_text == rpm_text
+    assert share.requests_per_minute == float(rpm)
     assert share.max_requests == max_requests
-    assert Fraction(rpm_text) * concurrency <= total
+    assert Fraction(rpm) * concurrency <= total
 
 
 def test_request_share_rejects_a_zero_concurrency() -> None:
@@ -139,28 +151,37 @@ def test_function_runs_the_ingest_handler_sized_from_config(
 def test_environment_names_the_zones_table_secret_and_request_budget(
     templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
+    """What the function is given: the settings' own writer, fed this environment's config and references."""
     template, config = templates[env], configs[env]
-    raw_id = bucket_logging_to(template, "raw/")
-    quarantine_id = bucket_logging_to(template, "quarantine/")
-    table_id, _ = one(template, "AWS::DynamoDB::Table")
-    secret_id, _ = reddit_secret(template)
     share = _share(config)
-    _, function = ingest_function(template)
-    assert function["Properties"]["Environment"]["Variables"] == {
-        "RAW_URI": {"Fn::Join": ["", ["s3://", {"Ref": raw_id}, "/"]]},
-        "QUARANTINE_URI": {"Fn::Join": ["", ["s3://", {"Ref": quarantine_id}, "/"]]},
-        "CURSOR_TABLE": {"Ref": table_id},
-        "REDDIT_SECRET_ARN": {"Ref": secret_id},
-        "OVERLAP_SECONDS": str(config.ingest.overlap_seconds),
-        "REFRESH_MAX_AGE_HOURS": str(config.ingest.refresh_max_age_hours),
-        "MAX_COMMENTS_PER_POST": str(config.ingest.max_comments_per_post),
-        "REQUESTS_PER_MINUTE": share.requests_per_minute_text,
-        "MAX_REQUESTS": str(share.max_requests),
-        "POWERTOOLS_SERVICE_NAME": "ingest",
-        "POWERTOOLS_METRICS_NAMESPACE": "RedditLakehouse",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "ARROW_DEFAULT_MEMORY_POOL": "system",
+    references: dict[str, Any] = {
+        "RAW_URI": {"Fn::Join": ["", ["s3://", {"Ref": bucket_logging_to(template, "raw/")}, "/"]]},
+        "QUARANTINE_URI": {"Fn::Join": ["", ["s3://", {"Ref": bucket_logging_to(template, "quarantine/")}, "/"]]},
+        "CURSOR_TABLE": {"Ref": one(template, "AWS::DynamoDB::Table")[0]},
+        "REDDIT_SECRET_ARN": _reddit_secret_arns(template, config)[0],
     }
+    written = RuntimeSettings(
+        raw_uri="<raw>",
+        quarantine_uri="<quarantine>",
+        cursor_table="<table>",
+        cursor_uri=None,
+        reddit_secret_arn="<secret>",
+        reddit_base_url=None,
+        ingest=config.ingest.runtime(),
+        retry=RetryPolicy(),
+        max_requests=share.max_requests,
+        requests_per_minute=share.requests_per_minute,
+    ).to_env()
+    expected = {name: references.get(name, value) for name, value in written.items()}
+    _, function = ingest_function(template)
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables == expected
+    # The parts that other code reads by name: Powertools' service and namespace are the metrics' own.
+    assert variables["POWERTOOLS_SERVICE_NAME"] == metrics.INGEST_SERVICE
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == metrics.NAMESPACE
+    assert variables["CURSOR_URI"] == variables["REDDIT_BASE_URL"] == ""  # DynamoDB cursors, Reddit itself
+    assert float(variables["REQUESTS_PER_MINUTE"]) == share.requests_per_minute
+    assert {"RETRY_MAX_ATTEMPTS", "RETRY_BASE_SECONDS", "RETRY_CAP_SECONDS"} <= set(variables)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -193,6 +214,9 @@ def test_environment_is_what_the_handler_settings_parse(
     assert settings.ingest.refresh_max_age_seconds == config.ingest.refresh_max_age_hours * 3600
     assert settings.ingest.max_comments_per_post == config.ingest.max_comments_per_post
     assert settings.cursor_table == "cursor-table"
+    assert settings.cursor_uri is None
+    assert settings.reddit_base_url is None
+    assert settings.retry == RetryPolicy()
     assert settings.reddit_secret_arn == stand_ins["REDDIT_SECRET_ARN"]
 
 
@@ -201,7 +225,7 @@ def test_log_group_is_the_functions_own_encrypted_and_kept_per_config(
     templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template, config = templates[env], configs[env]
-    name = f"/aws/lambda/{config.resource_prefix}-ingest"
+    name = _log_group_name(config)
     log_group_id, _ = one(
         template,
         "AWS::Logs::LogGroup",
@@ -244,10 +268,19 @@ def test_cursor_table_is_keyed_by_subreddit_encrypted_and_recoverable(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_reddit_secret_is_a_kms_encrypted_placeholder_the_operator_replaces(
-    templates: Mapping[str, assertions.Template], env: str
+def test_a_generated_reddit_secret_is_a_kms_encrypted_placeholder_the_operator_replaces(
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template = templates[env]
+    if configs[env].secrets.reddit_secret_name is not None:
+        # Created out of band and referenced (tests/infra/test_secrets.py): the stack generates nothing.
+        assert (
+            template.find_resources(
+                "AWS::SecretsManager::Secret", {"Properties": {"Description": Match.string_like_regexp("Reddit OAuth")}}
+            )
+            == {}
+        )
+        return
     _, secret = reddit_secret(template)
     assert secret["Properties"]["KmsKeyId"] == key_arn(template)
     properties = secret["Properties"]
@@ -289,7 +322,7 @@ def test_s3_access_is_scoped_to_the_prefixes_ingest_writes(
     quarantine_id = bucket_logging_to(template, "quarantine/")
     grants = _grants(role_statements(template, _role_id(template)))
     written = [_objects(raw_id, "posts"), _objects(raw_id, "comments"), _objects(quarantine_id, "ingest")]
-    for action in ("s3:PutObject", "s3:DeleteObject"):
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):  # GetObject: footers read back
         resources = _resources(grants[action])
         assert len(resources) == len(written)
         assert all(resource in resources for resource in written), (action, resources)
@@ -302,30 +335,34 @@ def test_s3_access_is_scoped_to_the_prefixes_ingest_writes(
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_table_secret_queue_and_log_grants_name_their_one_resource(
-    templates: Mapping[str, assertions.Template], env: str
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
-    template = templates[env]
+    template, config = templates[env], configs[env]
     grants = _grants(role_statements(template, _role_id(template)))
     table_id, _ = one(template, "AWS::DynamoDB::Table")
-    secret_id, _ = reddit_secret(template)
+    _, secret_grant = _reddit_secret_arns(template, config)
     queue_id, _ = one(template, "AWS::SQS::Queue")
-    log_group_id, _ = one(template, "AWS::Logs::LogGroup")  # the stack's only log group CDK creates
+    log_group = log_group_arn(template, _log_group_name(config))
     expected = {
         "dynamodb:GetItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
         "dynamodb:PutItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
-        "secretsmanager:GetSecretValue": [{"Ref": secret_id}],
+        "secretsmanager:GetSecretValue": [secret_grant],
         "sqs:SendMessage": [{"Fn::GetAtt": [queue_id, "Arn"]}],
-        "logs:CreateLogStream": [{"Fn::GetAtt": [log_group_id, "Arn"]}],
-        "logs:PutLogEvents": [{"Fn::GetAtt": [log_group_id, "Arn"]}],
+        "logs:CreateLogStream": [log_group],
+        "logs:PutLogEvents": [log_group],
     }
     assert {action: _resources(grants[action]) for action in expected} == expected
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_key_use_is_limited_to_the_services_the_function_calls(
-    templates: Mapping[str, assertions.Template], env: str
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template = templates[env]
+    # A referenced secret is encrypted with aws/secretsmanager, which needs no grant on the lake key.
+    services = {"s3", "dynamodb", "sqs"} | (
+        {"secretsmanager"} if configs[env].secrets.reddit_secret_name is None else set()
+    )
     statements = [
         statement
         for statement in role_statements(template, _role_id(template))
@@ -335,7 +372,7 @@ def test_key_use_is_limited_to_the_services_the_function_calls(
     for statement in statements:
         assert statement["Resource"] == key_arn(template)
         via.add(statement["Condition"]["StringEquals"]["kms:ViaService"])
-    assert via == {f"{service}.{REGION}.amazonaws.com" for service in ("s3", "dynamodb", "secretsmanager", "sqs")}
+    assert via == {f"{service}.{REGION}.amazonaws.com" for service in services}
 
 
 # --------------------------------------------------------------------------- failures and alarms
@@ -416,7 +453,36 @@ def test_errors_throttles_and_dead_letters_alarm_the_topic(
     ingest_alarms = template.find_resources(
         "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": Match.string_like_regexp(f"^{prefix}-ingest-")}}
     )
-    assert len(ingest_alarms) == 3
+    assert len(ingest_alarms) == 4  # these three and the skipped-subreddits alarm
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_skipped_subreddit_alarms_the_topic(
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
+) -> None:
+    """The handler's EMF metric (Powertools: namespace, service dimension) summed over five minutes."""
+    template = templates[env]
+    topic_id, _ = one(template, "AWS::SNS::Topic")
+    description = Capture()
+    one(
+        template,
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmName": f"{configs[env].resource_prefix}-ingest-subreddits-skipped",
+            "AlarmDescription": description,
+            "Namespace": metrics.NAMESPACE,
+            "MetricName": metrics.IngestMetric.SUBREDDITS_SKIPPED.value,
+            "Dimensions": [{"Name": "service", "Value": metrics.INGEST_SERVICE}],
+            "Statistic": "Sum",
+            "Period": 300,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "Threshold": 1,
+            "EvaluationPeriods": 1,
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": topic_id}],
+        },
+    )
+    assert re.search(r"private, banned or missing.*skipped", description.as_string())
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -467,39 +533,25 @@ def test_state_outlives_the_stack_only_where_config_says_retain(
 ) -> None:
     template = templates[env]
     policy = "Retain" if configs[env].retain_data else "Delete"
-    for resource_type in ("AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup"):
+    for resource_type in ("AWS::DynamoDB::Table", "AWS::Logs::LogGroup"):
         template.all_resources(resource_type, {"DeletionPolicy": policy, "UpdateReplacePolicy": policy})
+    # Generated secrets (dev) follow the stack; retaining environments reference theirs instead.
+    secrets = template.find_resources("AWS::SecretsManager::Secret")
+    assert all(secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == policy for secret in secrets.values())
+    assert not (secrets and configs[env].retain_data)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_operators_find_the_generated_names_in_outputs(templates: Mapping[str, assertions.Template], env: str) -> None:
+def test_operators_find_the_generated_names_in_outputs(
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
+) -> None:
     template = templates[env]
     table_id, _ = one(template, "AWS::DynamoDB::Table")
-    secret_id, _ = reddit_secret(template)
-    outputs = {output["Value"].get("Ref") for output in template.find_outputs("*").values()}
-    assert {table_id, secret_id} <= outputs
+    template.has_output("CursorTableName", {"Value": {"Ref": table_id}})
+    template.has_output("RedditSecretArn", {"Value": _reddit_secret_arns(template, configs[env])[0]})
 
 
 # --------------------------------------------------------------------------- cdk-nag
-
-
-def _acknowledgements(assembly: cx_api.CloudAssembly, stack_name: str) -> dict[str, dict[str, str]]:
-    """Construct path -> {rule id: reason}, read from the stack's metadata file in the assembly.
-
-    (``find_metadata_by_type`` cannot cross jsii with this stack's metadata.)
-    """
-    manifest = json.loads((Path(assembly.directory) / "manifest.json").read_text())
-    artifact = manifest["artifacts"][stack_name]
-    metadata = artifact.get("metadata") or json.loads(
-        (Path(assembly.directory) / artifact["additionalMetadataFile"]).read_text()
-    )
-    acknowledged: dict[str, dict[str, str]] = defaultdict(dict)
-    for path, entries in metadata.items():
-        for entry in entries:
-            if entry["type"] == "aws:cdk:acknowledged-rules":
-                for rule, reason in entry["data"].items():
-                    acknowledged[path][re.sub(r"^annotation::", "", rule, flags=re.IGNORECASE)] = reason
-    return acknowledged
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -512,15 +564,16 @@ def test_ingest_acknowledges_only_these_findings_each_with_a_reason(
     template = templates[env]
     acknowledged = {
         rule: reason
-        for path, rules in _acknowledgements(cloud_assembly, configs[env].stack_name).items()
+        for path, rules in acknowledgements(cloud_assembly, configs[env].stack_name).items()
         if "/Ingest/" in path or "/Alarms/" in path
         for rule, reason in rules.items()
     }
     raw_id = bucket_logging_to(template, "raw/")
     quarantine_id = bucket_logging_to(template, "quarantine/")
-    assert set(acknowledged) == {
+    # Rotation (SMG4) is acknowledged on a secret the stack generates; a referenced one is not the stack's.
+    generated = {"AwsSolutions-SMG4"} if configs[env].secrets.reddit_secret_name is None else set()
+    assert set(acknowledged) == generated | {
         "AwsSolutions-L1",
-        "AwsSolutions-SMG4",
         "AwsSolutions-SQS3",
         "AwsSolutions-IAM5[Resource::*]",
         f"AwsSolutions-IAM5[Resource::<{raw_id}.Arn>/posts/*]",

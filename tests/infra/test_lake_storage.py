@@ -14,6 +14,7 @@ from aws_cdk import assertions
 from aws_cdk.assertions import Capture, Match
 
 from infra.config import EnvironmentConfig, Zone, ZoneRetention
+from tests.infra.templates import lake_key
 
 pytestmark = pytest.mark.cdk
 
@@ -31,7 +32,8 @@ def _only(resources: Mapping[str, Any], what: str) -> tuple[str, dict[str, Any]]
 
 
 def _key_id(template: assertions.Template) -> str:
-    return _only(template.find_resources("AWS::KMS::Key"), "KMS key")[0]
+    """The lake key (the processing job has a key of its own for bookmarks and logs)."""
+    return lake_key(template)[0]
 
 
 def _access_logs_bucket_id(template: assertions.Template) -> str:
@@ -85,8 +87,9 @@ def test_one_rotating_customer_managed_key_with_project_alias(
     templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template = templates[env]
-    template.resource_count_is("AWS::KMS::Key", 1)
-    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    template.resource_count_is("AWS::KMS::Key", 2)  # the lake's and the processing job's
+    template.all_resources_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    template.resource_count_is("AWS::KMS::Alias", 1)
     template.has_resource_properties(
         "AWS::KMS::Alias",
         {"AliasName": f"alias/{configs[env].project}-{env}", "TargetKeyId": {"Fn::GetAtt": [_key_id(template), "Arn"]}},
@@ -257,7 +260,9 @@ def test_lifecycle_rules_follow_the_environment_config(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_raw_zone_which_holds_usernames_expires_first(templates: Mapping[str, assertions.Template], env: str) -> None:
+def test_zones_holding_usernames_expire_first_and_quarantine_never_outlives_raw(
+    templates: Mapping[str, assertions.Template], env: str
+) -> None:
     template = templates[env]
 
     def expiry(zone: Zone) -> int | None:
@@ -265,10 +270,13 @@ def test_raw_zone_which_holds_usernames_expires_first(templates: Mapping[str, as
         days: int | None = bucket["Properties"]["LifecycleConfiguration"]["Rules"][0].get("ExpirationInDays")
         return days
 
-    raw = expiry(Zone.RAW)
+    raw, quarantine = expiry(Zone.RAW), expiry(Zone.QUARANTINE)
     assert raw is not None
-    others = [days for zone in Zone if zone is not Zone.RAW and (days := expiry(zone)) is not None]
-    assert all(raw < days for days in others), (raw, others)
+    # Quarantine holds the same unscrubbed payloads as raw: it goes no later.
+    assert quarantine is not None
+    assert quarantine <= raw
+    scrubbed = [days for zone in (Zone.PROCESSED, Zone.ANALYTICS) if (days := expiry(zone)) is not None]
+    assert all(raw < days for days in scrubbed), (raw, scrubbed)
 
 
 def test_prod_retains_its_data_and_key(templates: Mapping[str, assertions.Template]) -> None:

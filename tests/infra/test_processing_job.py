@@ -1,4 +1,4 @@
-"""The processing job as synthesized: Glue 5.1, code assets, arguments, encryption, access, catalog, alarms.
+"""The processing job as synthesized: Glue 5.1, code assets, arguments, keys, logs, access, catalog, alarms.
 
 Resources are found by what they are (the job's name, the bucket's access-log prefix, the
 secret's description); no logical id is written down here.
@@ -16,23 +16,31 @@ import pytest
 from aws_cdk import assertions, cx_api
 from aws_cdk.assertions import Match
 
+from glue_jobs.process_posts.arguments import UNCHECKED_FINGERPRINT, JobArguments
 from infra.config import EnvironmentConfig
-from infra.constructs.processed_catalog import (
-    POST_EXCLUSIONS,
-    PROCESSED_COMMENTS,
-    PROCESSED_POSTS,
-    TableSpec,
-)
-from infra.constructs.processing_job import JOB_LIBRARIES, JOB_SCRIPT
+from infra.constructs.processed_catalog import CATALOG_TABLES
+from infra.constructs.processing_job import GLUE_LOG_STREAMS, JOB_LIBRARIES, JOB_SCRIPT
 from infra.constructs.python_zip_asset import build_zip
+from lakehouse import metrics
+from lakehouse.tables import MONTH_PARTITION, PROCESSED_COMMENTS, PROCESSED_POSTS, ColumnType, Table
 from tests.infra.templates import (
+    JOB_KEY,
+    LAKE_KEY,
+    acknowledgements,
     as_list,
     bucket_logging_to,
+    glue_role_id,
+    iam5_findings,
+    job_key,
+    job_key_arn,
     key_arn,
+    key_policy_statements,
     key_statements_for_service,
+    log_group_arn,
     one,
     pii_secret,
     role_statements,
+    secret_arns,
 )
 
 pytestmark = pytest.mark.cdk
@@ -51,19 +59,28 @@ EXPECTED_ACTIONS = {
     "kms:Encrypt",
     "kms:GenerateDataKey",
     "secretsmanager:GetSecretValue",
-    "logs:CreateLogGroup",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
-    "logs:AssociateKmsKey",
     "cloudwatch:PutMetricData",
-}
-GLUE_LOG_GROUPS_ARN = {
-    "Fn::Join": ["", [f"arn:aws:logs:{REGION}:", {"Ref": "AWS::AccountId"}, ":log-group:/aws-glue/jobs*"]]
 }
 
 
 def _job(template: assertions.Template, config: EnvironmentConfig) -> tuple[str, dict[str, Any]]:
     return one(template, "AWS::Glue::Job", {"Name": f"{config.resource_prefix}-process-posts"})
+
+
+def _pii_secret_arns(template: assertions.Template, config: EnvironmentConfig) -> tuple[Any, Any]:
+    """(the ARN the job is given, the ARN its role may read)."""
+    return secret_arns(template, config.secrets.pii_key_secret_name, pii_secret)
+
+
+def _log_group_prefix(config: EnvironmentConfig) -> str:
+    return f"/aws-glue/jobs/{config.resource_prefix}-process-posts"
+
+
+def _log_groups(template: assertions.Template, config: EnvironmentConfig) -> list[dict[str, Any]]:
+    """The stack's Glue log groups, found by the names Glue 5 derives from --custom-logGroup-prefix."""
+    return [log_group_arn(template, f"{_log_group_prefix(config)}/{stream}") for stream in ("error", "output")]
 
 
 def _zones(template: assertions.Template) -> dict[str, str]:
@@ -93,19 +110,6 @@ def _file_assets(cloud_assembly: cx_api.CloudAssembly, config: EnvironmentConfig
         if asset["source"].get("packaging") == "file"
         for destination in asset["destinations"].values()
     }
-
-
-def _role_id(template: assertions.Template) -> str:
-    role_id, _ = one(
-        template,
-        "AWS::IAM::Role",
-        {
-            "AssumeRolePolicyDocument": Match.object_like(
-                {"Statement": [Match.object_like({"Principal": {"Service": "glue.amazonaws.com"}})]}
-            )
-        },
-    )
-    return role_id
 
 
 def _grants(statements: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
@@ -146,28 +150,36 @@ def test_job_is_glue_5_1_sized_and_bounded_per_environment(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_arguments_wire_the_zones_secret_metrics_bookmarks_and_modules(
+def test_arguments_wire_the_zones_secret_metrics_bookmarks_logs_and_modules(
     templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template, config = templates[env], configs[env]
     zones = _zones(template)
-    secret_id, _ = pii_secret(template)
+    secret_arn, _ = _pii_secret_arns(template, config)
     _, job = _job(template, config)
     arguments = dict(job["Properties"]["DefaultArguments"])
     arguments.pop("--extra-py-files")  # checked with the assets below
+    arguments.pop("--additional-python-modules")  # the wheels: tests/infra/test_glue_wheels.py
+    job_arguments = {
+        "--raw_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["raw"]}, "/"]]},
+        "--processed_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["processed"]}, "/"]]},
+        "--quarantine_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["quarantine"]}, "/"]]},
+        "--pii_secret_arn": secret_arn,
+        "--metrics_namespace": metrics.NAMESPACE,
+        "--environment": env,
+        "--pii_key_fingerprint": config.secrets.pii_key_fingerprint or UNCHECKED_FINGERPRINT,
+    }
+    # The entry point reads exactly these (JobArguments names them once for both sides).
+    assert {f"--{name}" for name in JobArguments.names()} == set(job_arguments)
     assert arguments == {
         "--job-language": "python",
         "--job-bookmark-option": "job-bookmark-enable",
         "--enable-metrics": "",
         "--enable-observability-metrics": "true",
         "--enable-continuous-cloudwatch-log": "true",
-        "--additional-python-modules": "vaderSentiment==3.3.2,langdetect==1.0.9,orjson==3.13.0",
-        "--raw_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["raw"]}, "/"]]},
-        "--processed_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["processed"]}, "/"]]},
-        "--quarantine_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["quarantine"]}, "/"]]},
-        "--pii_secret_arn": {"Ref": secret_id},
-        "--metrics_namespace": "RedditLakehouse",
-        "--environment": env,
+        "--custom-logGroup-prefix": _log_group_prefix(config),
+        "--python-modules-installer-option": "--no-index",
+        **job_arguments,
     }
     # The Spark UI stays off (it would need its own bucket); nothing asks for the Data Catalog as metastore.
     assert "--enable-spark-ui" not in arguments
@@ -190,31 +202,33 @@ def test_script_and_libraries_are_the_repositorys_files_as_assets(
     assert libraries_key.endswith(".zip")
     assert job["Properties"]["Command"]["ScriptLocation"] == _asset_url(script_key)
     assert job["Properties"]["DefaultArguments"]["--extra-py-files"] == _asset_url(libraries_key)
-    # Glue fetches exactly these two objects with the job's role; nothing else of the assets bucket.
-    grants = _grants(role_statements(template, _role_id(template)))
+    # Glue fetches exactly these objects with the job's role (and the wheels: test_glue_wheels.py).
+    grants = _grants(role_statements(template, glue_role_id(template)))
     code_reads = [
-        resource for resource in _resources(grants["s3:GetObject"]) if "arn:aws:s3:::" in json.dumps(resource)
+        resource
+        for resource in _resources(grants["s3:GetObject"])
+        if "arn:aws:s3:::" in json.dumps(resource) and not json.dumps(resource).endswith('.whl"]]}')
     ]
     assert _sorted(code_reads) == _sorted([_asset_object(script_key), _asset_object(libraries_key)])
 
 
-# --------------------------------------------------------------------------- encryption
+# --------------------------------------------------------------------------- encryption and logs
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_security_configuration_encrypts_output_logs_and_bookmarks_with_the_lake_key(
+def test_security_configuration_encrypts_output_with_the_lake_key_and_bookmarks_with_the_jobs_own(
     templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template, config = templates[env], configs[env]
-    key = key_arn(template)
     configuration_id, _ = one(
         template,
         "AWS::Glue::SecurityConfiguration",
         {
             "EncryptionConfiguration": {
-                "S3Encryptions": [{"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": key}],
-                "CloudWatchEncryption": {"CloudWatchEncryptionMode": "SSE-KMS", "KmsKeyArn": key},
-                "JobBookmarksEncryption": {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": key},
+                "S3Encryptions": [{"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": key_arn(template)}],
+                "JobBookmarksEncryption": {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": job_key_arn(template)},
+                # The log groups are encrypted themselves (below): Glue must not derive groups of its own.
+                "CloudWatchEncryption": Match.absent(),
             }
         },
     )
@@ -226,24 +240,62 @@ def test_security_configuration_encrypts_output_logs_and_bookmarks_with_the_lake
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_cloudwatch_logs_may_use_the_key_for_glues_job_log_groups_only(
-    templates: Mapping[str, assertions.Template], env: str
+def test_the_jobs_key_rotates_is_the_accounts_and_serves_logs_for_its_two_groups_only(
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
-    template = templates[env]
-    glue_statements = [
-        statement
-        for statement in key_statements_for_service(template, f"logs.{REGION}.amazonaws.com")
-        if "ArnLike" in statement.get("Condition", {})
+    template, config = templates[env], configs[env]
+    _, key = job_key(template)
+    assert key["Properties"]["EnableKeyRotation"] is True
+    policy = "Retain" if config.retain_data else "Delete"
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == policy
+    statements = key_policy_statements(template, JOB_KEY)
+    root = {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":root"]]}
+    account, *services = statements
+    assert account == {"Action": "kms:*", "Effect": "Allow", "Principal": {"AWS": root}, "Resource": "*"}
+    groups = [
+        {"Fn::Join": ["", [f"arn:aws:logs:{REGION}:", {"Ref": "AWS::AccountId"}, f":log-group:{name}"]]}
+        for name in (f"{_log_group_prefix(config)}/{stream}" for stream in GLUE_LOG_STREAMS)
     ]
-    assert len(glue_statements) == 1
-    assert glue_statements[0]["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": GLUE_LOG_GROUPS_ARN}}
+    assert [statement["Principal"] for statement in services] == [{"Service": f"logs.{REGION}.amazonaws.com"}] * 2
+    assert [statement["Condition"] for statement in services] == [
+        {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group}} for group in groups
+    ]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_pii_key_is_a_long_random_kms_encrypted_secret_that_is_never_rotated(
-    templates: Mapping[str, assertions.Template], env: str
+def test_glue_logs_to_two_encrypted_log_groups_the_stack_owns_with_the_configured_retention(
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
+) -> None:
+    template, config = templates[env], configs[env]
+    policy = "Retain" if config.retain_data else "Delete"
+    for stream in ("error", "output"):  # Glue 5: <custom-logGroup-prefix>/error and /output
+        template.has_resource(
+            "AWS::Logs::LogGroup",
+            {
+                "Properties": {
+                    "LogGroupName": f"{_log_group_prefix(config)}/{stream}",
+                    "RetentionInDays": config.log_retention_days,
+                    "KmsKeyId": job_key_arn(template),
+                },
+                "DeletionPolicy": policy,
+                "UpdateReplacePolicy": policy,
+            },
+        )
+    _, job = _job(template, config)
+    assert job["Properties"]["DefaultArguments"]["--custom-logGroup-prefix"] == _log_group_prefix(config)
+    # The lake key serves no Glue log group any more.
+    for statement in key_statements_for_service(template, f"logs.{REGION}.amazonaws.com", LAKE_KEY):
+        assert "/aws-glue" not in json.dumps(statement), statement
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_generated_pii_key_is_a_long_random_kms_encrypted_secret_that_is_never_rotated(
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
     template = templates[env]
+    template.resource_count_is("AWS::SecretsManager::RotationSchedule", 0)
+    if configs[env].secrets.pii_key_secret_name is not None:
+        return  # created out of band and referenced: tests/infra/test_secrets.py
     _, secret = pii_secret(template)
     properties = secret["Properties"]
     assert properties["KmsKeyId"] == key_arn(template)
@@ -253,7 +305,6 @@ def test_pii_key_is_a_long_random_kms_encrypted_secret_that_is_never_rotated(
         "IncludeSpace": False,
     }
     assert "Never rotate" in properties["Description"]
-    template.resource_count_is("AWS::SecretsManager::RotationSchedule", 0)
 
 
 # --------------------------------------------------------------------------- least privilege
@@ -264,7 +315,7 @@ def test_role_is_glues_own_and_holds_only_its_access_policy(
     templates: Mapping[str, assertions.Template], env: str
 ) -> None:
     template = templates[env]
-    role_id = _role_id(template)
+    role_id = glue_role_id(template)
     role = template.find_resources("AWS::IAM::Role")[role_id]
     assert "ManagedPolicyArns" not in role["Properties"]  # no AWSGlueServiceRole
     policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
@@ -281,7 +332,7 @@ def test_role_is_glues_own_and_holds_only_its_access_policy(
 def test_s3_access_is_scoped_to_each_zones_prefixes(templates: Mapping[str, assertions.Template], env: str) -> None:
     template = templates[env]
     zones = _zones(template)
-    grants = _grants(role_statements(template, _role_id(template)))
+    grants = _grants(role_statements(template, glue_role_id(template)))
     raw = [_objects(zones["raw"], prefix) for prefix in ("posts*", "comments*")]
     processed = [_objects(zones["processed"], prefix) for prefix in ("posts*", "comments*", "post_exclusions*")]
     quarantine = [_objects(zones["quarantine"], "process*")]
@@ -296,20 +347,25 @@ def test_s3_access_is_scoped_to_each_zones_prefixes(templates: Mapping[str, asse
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_key_secret_logs_and_metrics_grants_name_their_resources(
-    templates: Mapping[str, assertions.Template], env: str
+    templates: Mapping[str, assertions.Template], configs: Mapping[str, EnvironmentConfig], env: str
 ) -> None:
-    template = templates[env]
+    template, config = templates[env], configs[env]
     zones = _zones(template)
-    secret_id, _ = pii_secret(template)
-    key = key_arn(template)
-    grants = _grants(role_statements(template, _role_id(template)))
-    assert _resources(grants["secretsmanager:GetSecretValue"]) == [{"Ref": secret_id}]
-    assert all(
-        _resources([statement]) == [key]
-        for action in grants
-        if action.startswith("kms:")
-        for statement in grants[action]
-    )
+    secret_arn, secret_grant = _pii_secret_arns(template, config)
+    key, bookmarks_key = key_arn(template), job_key_arn(template)
+    statements = list(role_statements(template, glue_role_id(template)))
+    grants = _grants(statements)
+    assert _resources(grants["secretsmanager:GetSecretValue"]) == [secret_grant]
+    key_statements = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    # Every use of the lake key is conditioned on the service and the resource it serves ...
+    lake = [statement for statement in key_statements if _resources([statement]) == [key]]
+    assert lake
+    assert all(statement.get("Condition") for statement in lake)
+    # ... and the one unconditioned grant (client-side bookmarks) is on the job's own key, alone.
+    (bookmarks,) = [statement for statement in key_statements if _resources([statement]) == [bookmarks_key]]
+    assert "Condition" not in bookmarks
+    assert sorted(as_list(bookmarks["Action"])) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    assert len(lake) + 1 == len(key_statements)
 
     def zone_context(*zone_names: str) -> list[Any]:
         return [
@@ -321,7 +377,7 @@ def test_key_secret_logs_and_metrics_grants_name_their_resources(
             )
         ]
 
-    conditions = [statement.get("Condition") for statement in grants["kms:Decrypt"]]
+    conditions = [statement.get("Condition") for statement in lake]
     via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
     assert {
         "StringEquals": via_s3,
@@ -332,28 +388,69 @@ def test_key_secret_logs_and_metrics_grants_name_their_resources(
         "StringLike": {"kms:EncryptionContext:aws:s3:arn": zone_context("processed", "quarantine")},
     }
     assert output in conditions
-    assert {
+    secret_decrypt = {
         "StringEquals": {
             "kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
-            "kms:EncryptionContext:SecretARN": {"Ref": secret_id},
+            "kms:EncryptionContext:SecretARN": secret_arn,
         }
-    } in conditions
-    # Client-side bookmark encryption: the job calls KMS itself, so that one grant has no service condition.
-    assert [statement.get("Condition") for statement in grants["kms:Encrypt"]] == [None]
-    for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"):
-        assert _resources(grants[action]) == [GLUE_LOG_GROUPS_ARN], action
-    (metrics,) = grants["cloudwatch:PutMetricData"]
-    assert metrics["Resource"] == "*"
-    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["RedditLakehouse", "Glue"]}}
+    }
+    # A referenced secret is encrypted with aws/secretsmanager: no grant on the lake key at all.
+    assert (secret_decrypt in conditions) == (config.secrets.pii_key_secret_name is None)
+    # Logs: exactly the stack's two log groups (existing, so no CreateLogGroup/AssociateKmsKey).
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert _sorted(_resources(grants[action])) == _sorted(_log_groups(template, config)), action
+    assert "/aws-glue/jobs*" not in json.dumps(statements)
+    (metrics_grant,) = grants["cloudwatch:PutMetricData"]
+    assert metrics_grant["Resource"] == "*"
+    assert metrics_grant["Condition"] == {"StringEquals": {"cloudwatch:namespace": [metrics.NAMESPACE, "Glue"]}}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_processing_acknowledges_only_these_findings_each_with_a_reason(
+    cloud_assembly: cx_api.CloudAssembly,
+    templates: Mapping[str, assertions.Template],
+    configs: Mapping[str, EnvironmentConfig],
+    env: str,
+) -> None:
+    template, config = templates[env], configs[env]
+    acknowledged = {
+        rule: reason
+        for path, rules in acknowledgements(cloud_assembly, config.stack_name).items()
+        if "/Processing/" in path
+        for rule, reason in rules.items()
+    }
+    zones = _zones(template)
+    prefixes = (
+        ("raw", "posts"),
+        ("raw", "comments"),
+        ("processed", "posts"),
+        ("processed", "comments"),
+        ("processed", "post_exclusions"),
+        ("quarantine", "process"),
+    )
+    generated = {"AwsSolutions-SMG4"} if config.secrets.pii_key_secret_name is None else set()
+    assert set(acknowledged) == generated | {
+        "AwsSolutions-GL1",
+        "AwsSolutions-IAM5[Resource::*]",
+        *(f"AwsSolutions-IAM5[Resource::<{zones[zone]}.Arn>/{prefix}*]" for zone, prefix in prefixes),
+    }
+    assert all(len(reason) > 40 for reason in acknowledged.values()), acknowledged
+    assert "log group" in acknowledged["AwsSolutions-GL1"]
+    # No wildcard reaches the role's policy beyond those acknowledged (no /aws-glue/jobs* any more).
+    assert iam5_findings(template, glue_role_id(template)) == {
+        rule for rule in acknowledged if rule.startswith("AwsSolutions-IAM5")
+    }
 
 
 # --------------------------------------------------------------------------- catalog
 
 
-def _expected_table(spec: TableSpec, database_id: str, processed_id: str) -> dict[str, Any]:
+def _expected_table(spec: Table, database_id: str, processed_id: str) -> dict[str, Any]:
+    partition = spec.partition
+    assert partition is not None
     location = {"Fn::Join": ["", ["s3://", {"Ref": processed_id}, f"/{spec.prefix}/"]]}
     template_location = {
-        "Fn::Join": ["", ["s3://", {"Ref": processed_id}, f"/{spec.prefix}/{spec.partition}=${{{spec.partition}}}/"]]
+        "Fn::Join": ["", ["s3://", {"Ref": processed_id}, f"/{spec.prefix}/{partition}=${{{partition}}}/"]]
     }
     return {
         "DatabaseName": {"Ref": database_id},
@@ -361,14 +458,15 @@ def _expected_table(spec: TableSpec, database_id: str, processed_id: str) -> dic
             {
                 "Name": spec.name,
                 "TableType": "EXTERNAL_TABLE",
-                "PartitionKeys": [{"Name": spec.partition, "Type": "string"}],
+                "PartitionKeys": [{"Name": partition, "Type": spec.column(partition).type.value}],
                 "Parameters": Match.object_like(
                     {"projection.enabled": "true", "storage.location.template": template_location}
                 ),
                 "StorageDescriptor": Match.object_like(
                     {
                         "Location": location,
-                        "Columns": [{"Name": name, "Type": type_} for name, type_ in spec.columns],
+                        # The declaration's file columns, in order (the partition lives in the path).
+                        "Columns": [{"Name": column.name, "Type": column.type.value} for column in spec.file_columns],
                         "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
                         "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
                         "SerdeInfo": {
@@ -390,19 +488,20 @@ def test_catalog_is_named_per_environment_and_kept_where_data_is(
     policy = "Retain" if configs[env].retain_data else "Delete"
     for resource_type in ("AWS::Glue::Database", "AWS::Glue::Table"):
         template.all_resources(resource_type, {"DeletionPolicy": policy, "UpdateReplacePolicy": policy})
+    template.resource_count_is("AWS::Glue::Table", len(CATALOG_TABLES))
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-@pytest.mark.parametrize("spec", [PROCESSED_POSTS, PROCESSED_COMMENTS, POST_EXCLUSIONS], ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", CATALOG_TABLES, ids=lambda spec: spec.name)
 def test_tables_describe_the_processed_parquet_with_partition_projection(
-    templates: Mapping[str, assertions.Template], env: str, spec: TableSpec
+    templates: Mapping[str, assertions.Template], env: str, spec: Table
 ) -> None:
     template = templates[env]
     database_id, _ = one(template, "AWS::Glue::Database")
     _, table = one(template, "AWS::Glue::Table", _expected_table(spec, database_id, _zones(template)["processed"]))
     parameters = table["Properties"]["TableInput"]["Parameters"]
     projection = {key: value for key, value in parameters.items() if key.startswith("projection.")}
-    if spec.partition == "created_month":
+    if spec.partition == MONTH_PARTITION:
         assert projection == {
             "projection.enabled": "true",
             "projection.created_month.type": "date",
@@ -417,16 +516,18 @@ def test_tables_describe_the_processed_parquet_with_partition_projection(
 
 
 def test_catalog_columns_spell_the_jobs_output_for_analysts() -> None:
-    """The tables the brief names, with the enrichment and PII columns the job adds (no raw author)."""
-    posts = dict(PROCESSED_POSTS.columns)
-    comments = dict(PROCESSED_COMMENTS.columns)
-    assert posts["author_hash"] == comments["author_hash"] == "string"
+    """The tables the brief names, with the enrichment, lineage and PII columns the job adds (no raw author)."""
+    posts = {column.name: column.type for column in PROCESSED_POSTS.file_columns}
+    comments = {column.name: column.type for column in PROCESSED_COMMENTS.file_columns}
+    assert posts["author_hash"] == comments["author_hash"] == ColumnType.STRING
     assert "author" not in posts
     assert "author" not in comments
-    assert posts["problem_signals"] == posts["keywords"] == "array<string>"
+    assert posts["problem_signals"] == posts["keywords"] == ColumnType.STRING_ARRAY == "array<string>"
     assert (posts["score"], posts["created_at"], posts["title_chars"]) == ("bigint", "timestamp", "int")
-    assert "created_month" not in posts
-    assert "created_month" not in comments
+    # Which job run last wrote a row: both tables carry it.
+    assert posts["processed_job_run"] == comments["processed_job_run"] == ColumnType.STRING
+    assert MONTH_PARTITION not in posts
+    assert MONTH_PARTITION not in comments
 
 
 # --------------------------------------------------------------------------- alarms and outputs
@@ -495,10 +596,10 @@ def test_a_quality_breach_alarms_the_topic(
         "AWS::CloudWatch::Alarm",
         {
             "AlarmName": f"{config.resource_prefix}-process-posts-quality-breaches",
-            "Namespace": "RedditLakehouse",
-            "MetricName": "quality_breaches",
+            "Namespace": metrics.NAMESPACE,
+            "MetricName": metrics.ProcessMetric.QUALITY_BREACHES.value,
             "Dimensions": Match.array_with(
-                [{"Name": "environment", "Value": env}, {"Name": "job", "Value": "process_posts"}]
+                [{"Name": "environment", "Value": env}, {"Name": "job", "Value": metrics.PROCESS_JOB}]
             ),
             "Statistic": "Maximum",
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
@@ -517,7 +618,7 @@ def test_operators_find_the_job_database_and_pii_secret_in_outputs(
     template, config = templates[env], configs[env]
     job_id, _ = _job(template, config)
     database_id, _ = one(template, "AWS::Glue::Database")
-    secret_id, _ = pii_secret(template)
     template.has_output("ProcessingJobName", {"Value": {"Ref": job_id}})
     template.has_output("GlueDatabaseName", {"Value": {"Ref": database_id}})
-    template.has_output("PiiSecretArn", {"Value": {"Ref": secret_id}})
+    template.has_output("PiiSecretArn", {"Value": _pii_secret_arns(template, config)[0]})
+    template.has_output("ProcessingLogGroupPrefix", {"Value": _log_group_prefix(config)})

@@ -18,6 +18,7 @@ import pytest
 from glue_jobs.process_posts.io import LakePaths
 from infra.constructs.processing_job import JOB_LIBRARIES, PROCESSED_PREFIXES, PROJECT_ROOT, QUARANTINE_PREFIX
 from infra.constructs.python_zip_asset import build_zip, zip_entries
+from lakehouse.tables import PROCESSED_COMMENTS, PROCESSED_POSTS
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +32,18 @@ def _repo_files(pattern: str) -> set[str]:
     return {path.relative_to(PROJECT_ROOT).as_posix() for path in PROJECT_ROOT.glob(pattern)}
 
 
-def test_zip_holds_the_job_package_and_the_shared_domain_code(names: list[str]) -> None:
+def test_zip_holds_the_job_package_and_the_runtime_package_whole(names: list[str]) -> None:
     expected = (
-        {"glue_jobs/__init__.py", "lakehouse/__init__.py"}
-        | _repo_files("glue_jobs/process_posts/*.py")
-        | _repo_files("lakehouse/domain/*.py")
-        | _repo_files("lakehouse/lake/*.py")
+        {"glue_jobs/__init__.py"} | _repo_files("glue_jobs/process_posts/*.py") | _repo_files("lakehouse/**/*.py")
     )
-    assert "glue_jobs/process_posts/transforms.py" in expected
-    assert "lakehouse/domain/pii.py" in expected
+    for module in ("glue_jobs/process_posts/transforms.py", "lakehouse/domain/pii.py", "lakehouse/tables.py"):
+        assert module in expected
+    assert "lakehouse/metrics.py" in expected  # glue_entry publishes with its names
     assert set(names) == expected
 
 
 def test_zip_leaves_out_what_the_job_never_imports(names: list[str]) -> None:
-    unwanted = ("lakehouse/replay/", "lakehouse/local/", "lakehouse/cli.py", "lambdas/", "infra/", "tests/")
+    unwanted = ("lakehouse_tools/", "lambdas/", "infra/", "tests/", "bench/")
     assert [name for name in names if name.startswith(unwanted)] == []
     assert [name for name in names if "__pycache__" in name or not name.endswith(".py")] == []
 
@@ -102,6 +101,8 @@ def test_duplicate_or_non_python_entries_are_refused(tmp_path: Path) -> None:
 def test_granted_prefixes_are_the_ones_the_job_writes() -> None:
     """The role's S3 prefixes and the job's own LakePaths must not drift apart."""
     paths = LakePaths(processed="s3://processed/", quarantine="s3://quarantine/")
-    written = {paths.posts, paths.comments, paths.exclusions}
+    tables = (PROCESSED_POSTS, PROCESSED_COMMENTS)
+    written = {*(paths.table(table) for table in tables), paths.exclusions}
     assert written == {f"s3://processed/{prefix}" for prefix in PROCESSED_PREFIXES}
-    assert paths.process_quarantine == f"s3://quarantine/{QUARANTINE_PREFIX}"
+    for table in tables:
+        assert paths.process_quarantine(table).startswith(f"s3://quarantine/{QUARANTINE_PREFIX}/")

@@ -13,8 +13,8 @@ from typing import Any
 import pyarrow.dataset as ds
 import pytest
 
-from lakehouse.local.runner import RunOptions, run
-from lakehouse.replay.server import ReplayOptions
+from lakehouse_tools.local.runner import RunOptions, run
+from lakehouse_tools.replay.server import ReplayOptions
 from tests.conftest import REAL_CORPUS_DIR
 
 pytestmark = pytest.mark.e2e
@@ -122,7 +122,7 @@ def test_cli_reruns_are_incremental_and_the_summary_counts_requests_by_path(tmp_
             [
                 sys.executable,
                 "-m",
-                "lakehouse.cli",
+                "lakehouse_tools.cli",
                 "run",
                 "--source",
                 "synthetic:3",

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow.dataset as ds
 import pytest
 
-from lakehouse.local.runner import RunOptions, run
+from lakehouse_tools.local.runner import RunOptions, run
 from tests.conftest import REAL_CORPUS_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark, pytest.mark.real_corpus]

@@ -13,9 +13,9 @@ import urllib.request
 import prawcore
 import pytest
 
-from lakehouse.replay.corpus import DirectoryCorpus, sortable_created
-from lakehouse.replay.server import ReplayOptions, ReplayServer
-from lakehouse.replay.synthetic import SyntheticCorpus
+from lakehouse_tools.replay.corpus import DirectoryCorpus, sortable_created
+from lakehouse_tools.replay.server import ReplayOptions, ReplayServer
+from lakehouse_tools.replay.synthetic import SyntheticCorpus
 from tests.conftest import StartReplay, praw_client
 
 
@@ -226,7 +226,7 @@ def test_cli_serves_a_corpus_on_a_port() -> None:
         [
             sys.executable,
             "-m",
-            "lakehouse.cli",
+            "lakehouse_tools.cli",
             "reddit-replay",
             "--corpus",
             "synthetic:5",

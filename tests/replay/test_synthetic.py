@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lakehouse.replay.corpus import JsonObject, SubredditIndex, open_corpus
-from lakehouse.replay.synthetic import DAY, DEFAULT_PROFILES, SyntheticCorpus
+from lakehouse_tools.replay.corpus import JsonObject, SubredditIndex, open_corpus
+from lakehouse_tools.replay.synthetic import DAY, DEFAULT_PROFILES, SyntheticCorpus
 
 ID = re.compile(r"[1-9a-z][0-9a-z]{5,6}")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)*\.\w+")

@@ -10,6 +10,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from glue_jobs.process_posts import process
+from glue_jobs.process_posts.io import ProcessedTableUnreadable
 from glue_jobs.process_posts.local_entry import run_local
 from glue_jobs.process_posts.quality import DataQualityError
 from tests.glue_jobs.process_posts.rows import CREATED, raw_comment, raw_post, write_raw
@@ -92,3 +93,51 @@ def test_gate_fails_with_the_rule_and_numbers_when_duplicates_slip_past_dedupe(
     assert sorted(r["post_id"] for r in _processed(lake)) == ["p1", "p2"]  # nothing written past the gate
     bookmark = (lake / "state" / "bookmarks" / "process_posts.json").read_text()
     assert "run-2" not in bookmark  # the failed run's input will be read again
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` and its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("damage", ["a file where the table's directory is", "every data file unreadable"])
+def test_a_processed_table_that_cannot_be_read_fails_the_job_before_anything_is_written(
+    spark: SparkSession, tmp_path: Path, damage: str
+) -> None:
+    lake = tmp_path / "lake"
+    write_raw(lake, "run-1", [raw_post("p1"), raw_post("p2")])
+    run_local(lake, job_run="job-1", now_epoch=NOW, spark=spark)
+    posts = lake / "processed" / "posts"
+    if damage.startswith("a file"):
+        for path in sorted(posts.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        posts.rmdir()
+        posts.write_bytes(b"not a directory of Parquet files")
+    else:  # no checksum file to catch it: the bytes themselves are no Parquet
+        for path in posts.rglob("*"):
+            if path.name.startswith("."):
+                path.unlink()
+            elif path.is_file():
+                path.write_bytes(b"PAR1 garbage, not a footer")
+    before = _tree(lake / "processed")
+    write_raw(lake, "run-2", [raw_post("p1", score=9, run_id="run-2"), raw_post("p3", run_id="run-2")])
+
+    with pytest.raises(ProcessedTableUnreadable, match=rf"cannot read processed table {posts}"):
+        run_local(lake, job_run="job-2", now_epoch=NOW, spark=spark)
+
+    assert _tree(lake / "processed") == before
+    assert "run-2" not in (lake / "state" / "bookmarks" / "process_posts.json").read_text()
+
+
+def test_a_writer_that_drops_a_row_fails_the_reconciliation(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    write_raw(lake, "run-1", [raw_post("p1"), raw_post("p2"), raw_post("p3")])
+    write_current = process.io.write_current
+    monkeypatch.setattr(process.io, "write_current", lambda df, root: write_current(df.where("post_id != 'p2'"), root))
+
+    with pytest.raises(DataQualityError, match=r"reconciliation\[posts\]: raw 3 != processed 2 \+ filtered 0"):
+        run_local(lake, job_run="job-1", now_epoch=NOW, spark=spark)
+
+    assert not (lake / "state" / "bookmarks" / "process_posts.json").exists()  # the rerun reads it all again

@@ -121,7 +121,10 @@ def test_enrichment_flags_problems_and_scrubs_personal_data(spark: SparkSession,
         raw_post("user1", subreddit_name="u_jane_doe_99", permalink="/r/u_jane_doe_99/comments/user1/x/"),
     ]
 
-    out = {r["post_id"]: r for r in transforms.enrich_posts(_raw(spark, tmp_path, rows), DEVELOPMENT_KEY).collect()}
+    out = {
+        r["post_id"]: r
+        for r in transforms.enrich_posts(_raw(spark, tmp_path, rows), DEVELOPMENT_KEY, "job-1").collect()
+    }
 
     pii = out["pii1"]
     assert pii["is_problem"]
@@ -146,17 +149,22 @@ def test_enrichment_flags_problems_and_scrubs_personal_data(spark: SparkSession,
 
 def test_author_pseudonyms_are_stable_and_keyed(spark: SparkSession, tmp_path: Path) -> None:
     rows = [raw_post("a1", author="Same_Person"), raw_post("a2", author="same_person")]
-    one = {r["author_hash"] for r in transforms.enrich_posts(_raw(spark, tmp_path, rows), DEVELOPMENT_KEY).collect()}
-    other_key = transforms.enrich_posts(_raw(spark, tmp_path, rows, "b"), b"another-key-of-16-bytes-or-more")
+    one = {
+        r["author_hash"]
+        for r in transforms.enrich_posts(_raw(spark, tmp_path, rows), DEVELOPMENT_KEY, "job-1").collect()
+    }
+    other_key = transforms.enrich_posts(_raw(spark, tmp_path, rows, "b"), b"another-key-of-16-bytes-or-more", "job-1")
     assert len(one) == 1
     assert one.isdisjoint({r["author_hash"] for r in other_key.collect()})
 
 
 def test_merge_keeps_one_current_row_and_the_first_sighting(spark: SparkSession, tmp_path: Path) -> None:
-    first = transforms.enrich_posts(_raw(spark, tmp_path, [raw_post("m1", score=1)], "first"), DEVELOPMENT_KEY)
+    first = transforms.enrich_posts(_raw(spark, tmp_path, [raw_post("m1", score=1)], "first"), DEVELOPMENT_KEY, "job-1")
     later = datetime.fromtimestamp(CREATED + 99_000, UTC)
     second = transforms.enrich_posts(
-        _raw(spark, tmp_path, [raw_post("m1", score=9, fetched_at=later, run_id="r9")], "second"), DEVELOPMENT_KEY
+        _raw(spark, tmp_path, [raw_post("m1", score=9, fetched_at=later, run_id="r9")], "second"),
+        DEVELOPMENT_KEY,
+        "job-2",
     )
 
     merged = transforms.merge_current(first, second, "post_id").collect()

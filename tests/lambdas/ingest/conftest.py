@@ -11,10 +11,10 @@ import pyarrow.dataset as ds
 import pytest
 
 from lakehouse.lake.store import LocalObjectStore
-from lakehouse.replay.corpus import Corpus
-from lakehouse.replay.server import ReplayOptions, ReplayServer
+from lakehouse_tools.replay.corpus import Corpus
+from lakehouse_tools.replay.server import ReplayOptions, ReplayServer
 from lambdas.ingest.cursors import CursorStore, LakeCursorStore
-from lambdas.ingest.ingest import IngestRequest, IngestResult, IngestSettings, ingest_subreddit
+from lambdas.ingest.ingest import IngestRequest, IngestResult, ingest_subreddit
 from lambdas.ingest.reddit_gateway import (
     RedditCredentials,
     RedditGateway,
@@ -23,6 +23,8 @@ from lambdas.ingest.reddit_gateway import (
     RetryPolicy,
     connect,
 )
+from lambdas.ingest.settings import IngestSettings
+from tests.conftest import DEV_INGEST
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Ingestor:
 
     server: ReplayServer
     lake: Lake
-    settings: IngestSettings = field(default_factory=IngestSettings)
+    settings: IngestSettings = DEV_INGEST
     max_requests: int = 200
 
     def run(

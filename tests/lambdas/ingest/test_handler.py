@@ -13,8 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
-from lakehouse.replay.server import ReplayServer
-from lakehouse.replay.synthetic import SyntheticCorpus
+from lakehouse_tools.replay.server import ReplayServer
+from lakehouse_tools.replay.synthetic import SyntheticCorpus
+from lambdas.ingest.settings import RetryPolicy, RuntimeSettings
+from tests.conftest import DEV_INGEST
 
 EVENT = json.loads((Path(__file__).parent / "events" / "ingest_event.json").read_text())
 
@@ -57,21 +59,24 @@ def handler(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     assert index is not None
     server = ReplayServer(corpus).start()
     server.set_clock(index.created[-1])
-    env = {
-        "RAW_URI": "s3://raw-bucket/",
-        "QUARANTINE_URI": "s3://quarantine-bucket/",
-        "CURSOR_TABLE": "cursors",
-        "REDDIT_SECRET_ARN": aws["secret_arn"],
-        "REDDIT_BASE_URL": server.url,
-        "REQUESTS_PER_MINUTE": "0",
-        "MAX_REQUESTS": "40",
-        "POWERTOOLS_METRICS_NAMESPACE": "RedditLakehouse",
-    }
+    env = RuntimeSettings(
+        raw_uri="s3://raw-bucket/",
+        quarantine_uri="s3://quarantine-bucket/",
+        cursor_table="cursors",
+        cursor_uri=None,
+        reddit_secret_arn=aws["secret_arn"],
+        reddit_base_url=server.url,
+        ingest=DEV_INGEST,
+        retry=RetryPolicy(base_seconds=0.001),
+        max_requests=40,
+        requests_per_minute=None,
+    ).to_env()
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     from lambdas.ingest import handler as module
 
     module.clear_clients()
+    module.handler.server = server  # type: ignore[attr-defined]  # the tests below change how it answers
     yield module.handler
     module.clear_clients()
     server.stop()
@@ -129,7 +134,7 @@ def test_second_invocation_is_incremental_and_conditional_write_guards_the_curso
 
 def _busy_cursor(posts: int, start: float = 1_793_000_000.0) -> Any:
     """A cursor whose 48-hour window holds ``posts`` posts, in the state and in the state it started from."""
-    from lakehouse.replay.synthetic import to_base36
+    from lakehouse_tools.replay.synthetic import to_base36
     from lambdas.ingest.cursors import Cursor, RecentPost
 
     recent = {to_base36(36**6 + n): RecentPost(start + n * 30.0, n % 7) for n in range(posts)}
@@ -161,3 +166,36 @@ def test_a_cursor_past_the_item_limit_keeps_its_mark_and_its_newest_recent_posts
     assert 0 < len(stored.recent) < len(cursor.recent)
     newest = sorted(cursor.recent, key=lambda post_id: cursor.recent[post_id].created_utc)[-len(stored.recent) :]
     assert set(stored.recent) == set(newest)
+
+
+def test_rejected_credentials_fail_the_invocation_so_the_errors_alarm_sees_it(handler: Any) -> None:
+    from lambdas.ingest.ingest import IngestFailed
+
+    handler.server.state.options.reject_credentials = True
+
+    with pytest.raises(IngestFailed, match=r"HTTP 401 from the token endpoint.*client id or secret"):
+        handler(EVENT, FakeLambdaContext())
+
+
+@pytest.mark.parametrize(
+    ("subreddit", "private", "reason"),
+    [("python", True, "HTTP 403 (private or quarantined)"), ("nosuchsubreddit", False, "HTTP 404 (banned or missing)")],
+)
+def test_a_subreddit_reddit_will_not_list_is_skipped_with_its_metric_and_no_cursor(
+    handler: Any,
+    aws: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    subreddit: str,
+    private: bool,
+    reason: str,
+) -> None:
+    if private:
+        handler.server.state.options.private_subreddits = frozenset({subreddit})
+
+    output = handler({**EVENT, "subreddit": subreddit}, FakeLambdaContext())
+
+    assert output["status"] == "skipped"
+    assert reason in output["error"]
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf[-1]["subreddits_skipped"] == [1.0]
+    assert "Item" not in aws["dynamodb"].get_item(TableName="cursors", Key={"subreddit": {"S": subreddit}})

@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from lakehouse.replay.corpus import DirectoryCorpus
-from lakehouse.replay.synthetic import SyntheticCorpus
+from lakehouse_tools.replay.corpus import DirectoryCorpus
+from lakehouse_tools.replay.synthetic import SyntheticCorpus
 from lambdas.ingest.cursors import Cursor, LakeCursorStore, RecentPost
-from lambdas.ingest.ingest import IngestSettings
+from tests.conftest import DEV_INGEST
 from tests.lambdas.ingest.conftest import Ingestor, Lake
 
 SUBREDDIT = "Python"  # ~90 posts a day in the synthetic corpus: the overlap window holds a few
@@ -140,7 +141,7 @@ def test_a_stored_cursor_reads_back_whole(tmp_path: Any) -> None:
 
 def test_recent_posts_are_refreshed_through_api_info_in_batches_of_100(ingestor_for: Any, lake: Lake) -> None:
     corpus = _corpus()
-    ingestor: Ingestor = ingestor_for(corpus, settings=IngestSettings(max_comments_per_post=0))
+    ingestor: Ingestor = ingestor_for(corpus, settings=replace(DEV_INGEST, max_comments_per_post=0))
     index = corpus.index(SUBREDDIT)
     assert index is not None
     first_now = index.created[500]
@@ -169,7 +170,7 @@ def test_comments_are_fetched_for_problem_posts_only_top_n(ingestor_for: Any, la
     from lakehouse.domain.problem_rule import is_problem
 
     corpus = _corpus()
-    ingestor: Ingestor = ingestor_for(corpus, settings=IngestSettings(max_comments_per_post=3))
+    ingestor: Ingestor = ingestor_for(corpus, settings=replace(DEV_INGEST, max_comments_per_post=3))
     index = corpus.index(SUBREDDIT)
     assert index is not None
     now = index.created[150] + 2 * 86400  # posts have had time to collect comments
@@ -236,37 +237,55 @@ def test_bad_objects_are_quarantined_with_reasons_and_the_rest_land(
     assert result.objects_received == result.posts_written + result.quarantined + result.duplicates
 
 
-def test_values_parquet_cannot_hold_land_typed_as_replacements_with_the_payload_intact(
+def test_a_lone_surrogate_lands_replaced_and_numbers_past_64_bits_quarantine_naming_the_field(
     ingestor_for: Any, lake: Lake, tmp_path: Any
 ) -> None:
     import json
 
-    post = {
+    surrogate = {
         "id": "abc4",
         "subreddit": "mixed",
         "title": "half an emoji \ud83d here",  # a lone surrogate: valid JSON, not encodable as UTF-8
         "created_utc": 1_700_000_300.0,
-        "score": 1e30,
-        "num_comments": 2**70,
+        "score": 3,
     }
+    huge = {"id": "abc6", "subreddit": "mixed", "title": "t", "created_utc": 1_700_000_250.0, "num_comments": 2**70}
     neighbour = {"id": "abc5", "subreddit": "mixed", "title": "fine", "created_utc": 1_700_000_200.0, "score": 3}
     corpus_dir = tmp_path / "corpus"
     corpus_dir.mkdir()
-    (corpus_dir / "submissions.jsonl").write_text("\n".join(json.dumps(o) for o in (post, neighbour)))
+    (corpus_dir / "submissions.jsonl").write_text("\n".join(json.dumps(o) for o in (surrogate, huge, neighbour)))
     ingestor: Ingestor = ingestor_for(DirectoryCorpus(corpus_dir))
 
     result = ingestor.run("mixed", now=1_800_000_000.0)
 
     rows = {row["id"]: row for row in lake.rows()}
     assert set(rows) == {"abc4", "abc5"}
-    assert result.quarantined == 0
     assert rows["abc4"]["title"] == "half an emoji \ufffd here"
-    assert rows["abc4"]["score"] is None
-    assert rows["abc4"]["num_comments"] is None
-    assert rows["abc5"]["score"] == 3
-    sent = json.loads(rows["abc4"]["payload"])
-    assert sent["title"] == post["title"]
-    assert sent["num_comments"] == 2**70
+    assert json.loads(rows["abc4"]["payload"])["title"] == surrogate["title"]
+    [quarantined] = lake.rows("ingest", zone="quarantine")
+    assert quarantined["reason"] == f"t3 num_comments {2**70} is not a bigint"
+    assert json.loads(quarantined["payload"])["num_comments"] == 2**70
+    assert result.reconciliation["balanced"]
+    assert (result.reconciliation["raw_rows"], result.reconciliation["quarantined"]) == (2, 1)
+
+
+def test_a_writer_that_drops_a_row_fails_the_invocation_and_leaves_the_cursor(
+    ingestor_for: Any, lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakehouse.lake import zones
+    from lambdas.ingest.ingest import IngestFailed
+
+    corpus = _corpus()
+    index = corpus.index(SUBREDDIT)
+    assert index is not None
+    ingestor: Ingestor = ingestor_for(corpus)
+    real_to_parquet = zones.to_parquet
+    monkeypatch.setattr(zones, "to_parquet", lambda rows, schema: real_to_parquet(rows[1:], schema))
+
+    with pytest.raises(IngestFailed, match="reconciliation does not hold"):
+        ingestor.run(SUBREDDIT, now=index.created[300], run_id="lossy")
+
+    assert lake.cursors.get(SUBREDDIT) is None
 
 
 def test_injected_faults_do_not_change_what_lands(ingestor_for: Any, lake: Lake, tmp_path: Any) -> None:

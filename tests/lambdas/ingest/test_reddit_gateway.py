@@ -6,19 +6,21 @@ import threading
 
 import pytest
 
-from lakehouse.replay.server import ReplayServer
-from lakehouse.replay.synthetic import SyntheticCorpus
+from lakehouse_tools.replay.server import ReplayServer
+from lakehouse_tools.replay.synthetic import SyntheticCorpus
 from lambdas.ingest.reddit_gateway import (
     BudgetExhausted,
     Pacer,
     RedditCredentials,
     RedditGateway,
+    RedditRefused,
     RedditUnavailable,
     RequestBudget,
     RequestLog,
-    RetryPolicy,
+    SubredditUnavailable,
     connect,
 )
+from lambdas.ingest.settings import RetryPolicy
 
 
 @pytest.fixture
@@ -103,9 +105,29 @@ def test_one_pacer_spaces_the_requests_of_every_thread_that_shares_it() -> None:
     assert sorted(waits) == [float(n) for n in range(1, 15)]  # 15 distinct slots, the first at once
 
 
-def test_unknown_subreddit_is_not_retried(server: ReplayServer) -> None:
+def test_a_missing_subreddit_is_unavailable_at_once_not_retried(server: ReplayServer) -> None:
     sleeps: list[float] = []
     gateway = _gateway(server, RequestBudget(10), sleeps)
-    with pytest.raises(RedditUnavailable, match="NotFound"):
+    with pytest.raises(SubredditUnavailable, match=r"/r/doesnotexist/new: HTTP 404 \(banned or missing\)"):
         gateway.get("/r/doesnotexist/new")
     assert sleeps == []
+
+
+def test_a_private_subreddit_is_unavailable(server: ReplayServer) -> None:
+    server.state.options.private_subreddits = frozenset({"python"})
+    gateway = _gateway(server, RequestBudget(10), [])
+    with pytest.raises(SubredditUnavailable, match=r"HTTP 403 \(private or quarantined\)"):
+        gateway.get("/r/python/new")
+
+
+def test_rejected_credentials_fail_loudly_naming_the_status_and_the_likely_cause(server: ReplayServer) -> None:
+    server.state.options.reject_credentials = True
+    gateway = _gateway(server, RequestBudget(10), [])
+    with pytest.raises(RedditRefused, match=r"HTTP 401 from the token endpoint.*client id or secret.*user agent"):
+        gateway.get("/r/python/new")
+
+
+def test_another_4xx_on_the_api_fails_loudly(server: ReplayServer) -> None:
+    gateway = _gateway(server, RequestBudget(10), [])
+    with pytest.raises(RedditRefused, match="HTTP 404"):
+        gateway.get("/comments/zzzzzz")

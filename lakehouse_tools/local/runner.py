@@ -21,21 +21,24 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext, redirect_stdout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 
-from lakehouse.replay.corpus import Corpus, DirectoryCorpus, open_corpus
-from lakehouse.replay.options import ReplayOptions
-from lambdas.ingest.environment import LIBRARY_ENVIRONMENT
+from infra.config import EnvironmentConfig, load_environment
+from lakehouse_tools.replay.corpus import Corpus, DirectoryCorpus, open_corpus
+from lakehouse_tools.replay.options import ReplayOptions
+from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from lakehouse.replay.server import ReplayServer
+    from lakehouse_tools.replay.server import ReplayServer
 
 STAGES = ("ingest", "process")
+DEFAULT_ENV = "dev"
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 # Subreddits ingested at once, as the cloud's concurrent invocations do: while Reddit prepares
 # one subreddit's page, another's is parsed and written. Pacing is shared (one process pacer).
 # Two keep both sides busy against the replay server; a third adds ~8 MiB of peak memory on a
@@ -54,12 +57,15 @@ class RunOptions:
     reddit_url: str | None = None
     replay: ReplayOptions = field(default_factory=ReplayOptions)
     synthetic: Mapping[str, Any] = field(default_factory=dict)
-    max_requests: int = 60
-    requests_per_minute: float | None = None
-    retry_base_seconds: float = 0.5
-    overlap_seconds: float = 900.0
-    refresh_max_age_hours: float = 48.0
-    max_comments_per_post: int = 20
+    # The environment of cdk.json the run takes its settings from; the fields below override them.
+    env: str = DEFAULT_ENV
+    config_path: Path = CDK_JSON
+    max_requests: int | None = None  # default: the environment's per-invocation share (as deployed)
+    requests_per_minute: float | None = None  # None: unpaced against a replay server, the env's rate on Reddit
+    retry_base_seconds: float | None = None
+    overlap_seconds: float | None = None
+    refresh_max_age_hours: float | None = None
+    max_comments_per_post: int | None = None
     concurrency: int = DEFAULT_CONCURRENCY
 
     def __post_init__(self) -> None:
@@ -94,7 +100,7 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def _replay_server(corpus: Corpus, options: ReplayOptions) -> AbstractContextManager[ReplayServer]:
-    from lakehouse.replay.server import running  # only a replay source needs a server (http.server)
+    from lakehouse_tools.replay.server import running  # only a replay source needs a server (http.server)
 
     return running(corpus, options)
 
@@ -109,7 +115,67 @@ def _corpus_for(source: str, synthetic: Mapping[str, Any]) -> Corpus | None:
     raise ValueError(f"--source must be synthetic[:SEED], replay:DIR or reddit, got {source!r}")
 
 
-def _subreddits(options: RunOptions, corpus: Corpus | None) -> list[str]:
+def environment_config(options: RunOptions) -> EnvironmentConfig:
+    """The cdk.json environment the run takes its settings from (``--env``, dev by default)."""
+    try:
+        context = json.loads(options.config_path.read_text())["context"]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no {options.config_path}: the local run reads its settings from cdk.json") from None
+    return load_environment(context, options.env)
+
+
+def ingest_settings(
+    options: RunOptions, config: EnvironmentConfig, lake: Path, base_url: str | None, subreddits: list[str]
+) -> RuntimeSettings:
+    """The ingest function's settings for this run: the environment's, as deployed, then the flags.
+
+    The per-invocation request budget is planned as the deployed one is (the environment's rate
+    shared by the run's subreddits, over the function's timeout). Pacing differs on purpose: the local run paces its
+    whole process to the environment's rate against Reddit, and not at all against a replay
+    server unless its ``--rate-limit`` asks for it (the stand-in has no limit of its own).
+    """
+    share = RequestShare.plan(
+        total_requests_per_minute=config.ingest.requests_per_minute,
+        concurrency=max(1, len(subreddits)),
+        timeout_seconds=config.ingest.timeout_seconds,
+    )
+    ingest = config.ingest.runtime()
+    ingest = replace(
+        ingest,
+        overlap_seconds=_given(options.overlap_seconds, ingest.overlap_seconds),
+        refresh_max_age_seconds=_given(
+            None if options.refresh_max_age_hours is None else options.refresh_max_age_hours * 3600,
+            ingest.refresh_max_age_seconds,
+        ),
+        max_comments_per_post=_given(options.max_comments_per_post, ingest.max_comments_per_post),
+    )
+    retry = RetryPolicy()
+    paced = options.requests_per_minute
+    if paced is None and options.source == "reddit" and not options.reddit_url:
+        paced = float(config.ingest.requests_per_minute)
+    return RuntimeSettings(
+        raw_uri=str(lake / "raw"),
+        quarantine_uri=str(lake / "quarantine"),
+        cursor_table=None,
+        cursor_uri=str(lake / "state"),
+        reddit_secret_arn=None,
+        reddit_base_url=base_url,
+        ingest=ingest,
+        retry=replace(retry, base_seconds=_given(options.retry_base_seconds, retry.base_seconds)),
+        max_requests=_given(options.max_requests, share.max_requests),
+        requests_per_minute=paced or None,
+        log_level=os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+    )
+
+
+_T = TypeVar("_T")
+
+
+def _given(flag: _T | None, default: _T) -> _T:
+    return default if flag is None else flag
+
+
+def _subreddits(options: RunOptions, corpus: Corpus | None, config: EnvironmentConfig) -> list[str]:
     wanted = options.subreddits
     if wanted and [name.upper() for name in wanted] != ["ALL"]:
         return list(wanted)
@@ -120,12 +186,15 @@ def _subreddits(options: RunOptions, corpus: Corpus | None) -> list[str]:
 
         with urllib.request.urlopen(f"{options.reddit_url.rstrip('/')}/_corpus", timeout=30) as response:  # noqa: S310  # a URL the user named
             return list(json.loads(response.read())["subreddits"])
-    raise ValueError("--subreddits is required with --source reddit (ALL needs a replay corpus)")
+    if wanted:
+        raise ValueError("--subreddits ALL needs a replay corpus; name the subreddits for --source reddit")
+    return list(config.subreddits)
 
 
 def run(options: RunOptions) -> dict[str, Any]:
     """Run the stages up to ``options.until``; return the run summary (also what --summary-json writes)."""
     started = time.monotonic()
+    config = environment_config(options)
     corpus = _corpus_for(options.source, options.synthetic)
     run_started_at = options.now if options.now is not None else time.time()
     run_id = options.run_id or "local-" + datetime.fromtimestamp(run_started_at, UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -137,15 +206,17 @@ def run(options: RunOptions) -> dict[str, Any]:
         "run_id": run_id,
         "run_started_at": datetime.fromtimestamp(run_started_at, UTC).isoformat(),
         "source": options.source,
+        "environment": config.name,
         "lake": str(lake),
         "stages": {},
         "timings_seconds": {},
     }
     with server_context as server:
         base_url = server.url if server is not None else options.reddit_url
-        subreddits = _subreddits(options, corpus)
+        subreddits = _subreddits(options, corpus, config)
+        settings = ingest_settings(options, config, lake, base_url, subreddits)
         stage_started = time.monotonic()
-        summary["stages"]["ingest"], requests = _ingest(options, lake, base_url, subreddits, run_id, run_started_at)
+        summary["stages"]["ingest"], requests = _ingest(options, settings, lake, subreddits, run_id, run_started_at)
         summary["timings_seconds"]["ingest"] = round(time.monotonic() - stage_started, 3)
         summary["reddit_requests"] = requests
         if server is not None:
@@ -167,7 +238,8 @@ def run(options: RunOptions) -> dict[str, Any]:
 
 
 def _process(lake: Path, run_id: str, run_started_at: float) -> dict[str, Any]:
-    """The Glue job's code on Spark local mode; a quality-gate breach is reported, not raised."""
+    """The Glue job's code on Spark local mode; a gate breach or an unreadable table is reported, not raised."""
+    from glue_jobs.process_posts.io import ProcessedTableUnreadable
     from glue_jobs.process_posts.local_entry import run_local
     from glue_jobs.process_posts.quality import DataQualityError
 
@@ -175,26 +247,19 @@ def _process(lake: Path, run_id: str, run_started_at: float) -> dict[str, Any]:
         return run_local(lake, job_run=run_id, now_epoch=run_started_at)
     except DataQualityError as breach:
         return {"error": str(breach), "quality_breaches": breach.breaches}
+    except ProcessedTableUnreadable as unreadable:
+        return {"error": str(unreadable)}
 
 
 def _ingest(
-    options: RunOptions, lake: Path, base_url: str | None, subreddits: list[str], run_id: str, run_started_at: float
+    options: RunOptions,
+    settings: RuntimeSettings,
+    lake: Path,
+    subreddits: list[str],
+    run_id: str,
+    run_started_at: float,
 ) -> tuple[dict[str, Any], dict[str, int]]:
-    env = {
-        "RAW_URI": str(lake / "raw"),
-        "QUARANTINE_URI": str(lake / "quarantine"),
-        "CURSOR_URI": str(lake / "state"),
-        "MAX_REQUESTS": str(options.max_requests),
-        "REQUESTS_PER_MINUTE": str(options.requests_per_minute or 0),
-        "RETRY_BASE_SECONDS": str(options.retry_base_seconds),
-        "OVERLAP_SECONDS": str(options.overlap_seconds),
-        "REFRESH_MAX_AGE_HOURS": str(options.refresh_max_age_hours),
-        "MAX_COMMENTS_PER_POST": str(options.max_comments_per_post),
-        "REDDIT_BASE_URL": base_url or "",
-        "POWERTOOLS_METRICS_NAMESPACE": "RedditLakehouse",
-        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
-        **LIBRARY_ENVIRONMENT,
-    }
+    env = settings.to_env()
     # What CloudWatch would receive (structured logs and EMF metrics) goes to a file in the lake.
     log_path = lake / "logs" / run_id / "ingest.jsonl"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,6 +267,8 @@ def _ingest(
     requests: Counter[str] = Counter()
     per_subreddit: dict[str, Any] = {}
     failed: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    written: Counter[str] = Counter()
     with _environment(env), log_path.open("a", encoding="utf-8") as log, _logs_to(log), redirect_stdout(log):
         from lambdas.ingest.handler import handler  # imported in _logs_to: Powertools reads its settings at import
 
@@ -219,6 +286,9 @@ def _ingest(
             totals["rate_limit_waits"] += output["rate_limit_waits"]
             totals["retries"] += output["retries"]
             requests.update(output["requests"])
+            reconciliation = output["reconciliation"]
+            written.update({key: reconciliation[key] for key in ("received", "raw_rows", "quarantined", "duplicates")})
+            written["unbalanced"] += int(not reconciliation["balanced"])
             per_subreddit[subreddit] = {
                 "status": output["status"],
                 **output["counts"],
@@ -226,12 +296,16 @@ def _ingest(
                 "budget_exhausted": output["budget_exhausted"],
                 "requests": sum(output["requests"].values()),
             }
-            if output["status"] != "ok":
+            if output["status"] == "skipped":
+                skipped[subreddit] = output["error"]
+            elif output["status"] != "ok":
                 failed[subreddit] = output["error"] or output["status"]
     stage = {
         "subreddits": len(subreddits),
         **dict(sorted(totals.items())),
+        "written": dict(written),
         "failed": failed,
+        "skipped": skipped,
         "by_subreddit": per_subreddit,
     }
     return stage, dict(sorted(requests.items()))
@@ -289,15 +363,17 @@ def _reconcile(stages: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _reconcile_ingest(ingest: Mapping[str, Any]) -> dict[str, Any]:
-    received = ingest.get("objects_received", 0)
-    landed = ingest.get("posts_written", 0) + ingest.get("comments", 0)
-    quarantined = ingest.get("quarantined", 0)
-    duplicates = ingest.get("duplicates", 0)
+    """Each invocation's own reconciliation (received from Reddit vs rows read back from what it wrote), summed."""
+    from lambdas.ingest.ingest import RECONCILIATION_RULE  # pyarrow and praw: only once a run has ingested
+
+    written = ingest.get("written", {})
+    received, landed = written.get("received", 0), written.get("raw_rows", 0)
+    quarantined, duplicates = written.get("quarantined", 0), written.get("duplicates", 0)
     return {
-        "rule": "objects received from Reddit = raw rows + quarantined + duplicates dropped within the run",
+        "rule": RECONCILIATION_RULE,
         "received": received,
         "raw_rows": landed,
         "quarantined": quarantined,
         "duplicates": duplicates,
-        "balanced": received == landed + quarantined + duplicates,
+        "balanced": not written.get("unbalanced") and received == landed + quarantined + duplicates,
     }

@@ -15,6 +15,9 @@ class ReplayOptions:
     seed: int = 0
     now: float | None = None
     retry_after_seconds: int = 1
+    # Answer the token endpoint 401 (bad credentials), and these subreddits' listings 403 (private).
+    reject_credentials: bool = False
+    private_subreddits: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("inject_429", "inject_5xx"):

@@ -36,8 +36,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lakehouse.domain.reddit import payload_text
-from lakehouse.replay.corpus import Corpus, JsonObject
-from lakehouse.replay.options import ReplayOptions
+from lakehouse_tools.replay.corpus import Corpus, JsonObject
+from lakehouse_tools.replay.options import ReplayOptions
 
 LISTING_CAP = 1000
 PAGE_LIMIT = 100
@@ -300,6 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reddit(self, state: ReplayState, method: str, path: str, params: dict[str, str]) -> _Reply:
         if path == _TOKEN_PATH and method == "POST":
+            if state.options.reject_credentials:  # what Reddit answers a wrong client id or secret
+                return _Reply(HTTPStatus.UNAUTHORIZED, _error(401, "Unauthorized"))
             return _Reply(
                 HTTPStatus.OK,
                 {"access_token": "replay-token", "token_type": "bearer", "expires_in": 86400, "scope": "*"},
@@ -319,6 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "GET":
             return _Reply(HTTPStatus.METHOD_NOT_ALLOWED, _error(405, "Method Not Allowed"))
         if len(parts) == 3 and parts[0] == "r" and parts[2] == "new":
+            if parts[1].lower() in state.options.private_subreddits:  # a private subreddit's listing
+                return _Reply(HTTPStatus.FORBIDDEN, {"reason": "private", "message": "Forbidden", "error": 403})
             return state.listing_new(parts[1], params)
         if path == "/api/info":
             return state.info(params)

@@ -11,8 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lakehouse.local.runner import DEFAULT_CONCURRENCY
-from lakehouse.replay.options import ReplayOptions
+from lakehouse_tools.local.runner import DEFAULT_CONCURRENCY, DEFAULT_ENV
+from lakehouse_tools.replay.options import ReplayOptions
 
 
 def _add_replay_fault_flags(parser: argparse.ArgumentParser) -> None:
@@ -56,8 +56,8 @@ def _synthetic_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from lakehouse.replay.corpus import open_corpus
-    from lakehouse.replay.server import ReplayServer
+    from lakehouse_tools.replay.corpus import open_corpus
+    from lakehouse_tools.replay.server import ReplayServer
 
     source = args.corpus
     corpus = open_corpus(source, **(_synthetic_options(args) if source.startswith("synthetic") else {}))
@@ -87,7 +87,10 @@ def _run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from lakehouse.local.runner import RunOptions, run
+    from lakehouse_tools.local.runner import RunOptions, run
+    from lambdas.ingest.handler import tune_process
+
+    tune_process()  # this process runs invocations as a Lambda container would
 
     subreddits = tuple(name.strip() for name in args.subreddits.split(",") if name.strip()) if args.subreddits else None
     options = RunOptions(
@@ -106,6 +109,7 @@ def _run(args: argparse.Namespace) -> int:
             retry_after_seconds=args.retry_after,
         ),
         synthetic=_synthetic_options(args),
+        env=args.env,
         max_requests=args.max_requests,
         # Pace to the replay server's limit when one is set; real Reddit allows 100 a minute.
         requests_per_minute=_requests_per_minute(args),
@@ -125,10 +129,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _requests_per_minute(args: argparse.Namespace) -> float | None:
-    """Pacing: as asked; else the replay server's limit; else 90 a minute against Reddit (limit 100)."""
+    """Pacing: as asked (0: none); else the replay server's limit; else None (the runner decides from --env)."""
     if args.requests_per_minute is not None:
-        return args.requests_per_minute or None
-    return args.rate_limit or (90.0 if args.source == "reddit" else None)
+        return args.requests_per_minute
+    return float(args.rate_limit) if args.rate_limit else None
 
 
 def _print_summary(summary: dict[str, object]) -> None:
@@ -142,9 +146,10 @@ def _print_summary(summary: dict[str, object]) -> None:
         f"{ingest.get('quarantined', 0)} quarantined; "
         f"{sum(summary['reddit_requests'].values())} Reddit requests"  # type: ignore[attr-defined]
     )
-    if ingest["failed"]:
-        for subreddit, error in ingest["failed"].items():
-            print(f"  FAILED r/{subreddit}: {error}", file=sys.stderr)
+    for subreddit, reason in ingest.get("skipped", {}).items():
+        print(f"  skipped r/{subreddit}: {reason}", file=sys.stderr)
+    for subreddit, error in ingest["failed"].items():
+        print(f"  FAILED r/{subreddit}: {error}", file=sys.stderr)
     process = stages.get("process")
     if process and "error" in process:
         print(f"  FAILED process: {process['error']}", file=sys.stderr)
@@ -193,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--lake", default=".lake", metavar="DIR", help="the lake directory (default .lake)")
     run.add_argument(
+        "--env",
+        default=DEFAULT_ENV,
+        metavar="NAME",
+        help=f"the cdk.json environment whose settings the run uses (default {DEFAULT_ENV}); the flags below override",
+    )
+    run.add_argument(
         "--subreddits",
         default=None,
         metavar="a,b|ALL",
@@ -220,7 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --source reddit: a Reddit-compatible endpoint (e.g. a reddit-replay server)",
     )
     run.add_argument(
-        "--max-requests", type=int, default=60, metavar="N", help="request budget per subreddit and run (default 60)"
+        "--max-requests",
+        type=int,
+        default=None,
+        metavar="N",
+        help="request budget per subreddit and run (default: the environment's, as deployed)",
     )
     run.add_argument(
         "--requests-per-minute",
@@ -233,30 +248,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--retry-base",
         type=float,
-        default=0.5,
+        default=None,
         metavar="S",
-        help="base of the exponential backoff between retries, seconds (default 0.5)",
+        help="base of the exponential backoff between retries, seconds (default: the function's, 0.5)",
     )
     run.add_argument(
         "--overlap-seconds",
         type=float,
-        default=900.0,
+        default=None,
         metavar="S",
-        help="re-read this much before the cursor for late-visible posts (default 900)",
+        help="re-read this much before the cursor for late-visible posts (default: the environment's)",
     )
     run.add_argument(
         "--refresh-max-age-hours",
         type=float,
-        default=48.0,
+        default=None,
         metavar="H",
-        help="refresh engagement of posts younger than this through /api/info; 0 turns it off",
+        help="refresh engagement of posts younger than this through /api/info; 0 turns it off (default: the env's)",
     )
     run.add_argument(
         "--max-comments-per-post",
         type=int,
-        default=20,
+        default=None,
         metavar="N",
-        help="top comments fetched per problem post; 0 turns comment fetching off",
+        help="top comments fetched per problem post; 0 turns comment fetching off (default: the env's)",
     )
     run.add_argument(
         "--concurrency",

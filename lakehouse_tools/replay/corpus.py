@@ -177,7 +177,7 @@ class DirectoryCorpus:
 def open_corpus(source: str, **synthetic_options: Any) -> Corpus:
     """A corpus from a SOURCE argument: a directory, or ``synthetic[:SEED]``."""
     if source == "synthetic" or source.startswith("synthetic:"):
-        from lakehouse.replay.synthetic import SyntheticCorpus
+        from lakehouse_tools.replay.synthetic import SyntheticCorpus
 
         _, _, seed_text = source.partition(":")
         try:
