@@ -20,7 +20,8 @@ hash keeps the key a function of the bytes, as every asset key is.
 Dependencies are not shipped (``--no-deps``): the pins' own requirements (``requests`` for
 vaderSentiment, ``six`` for langdetect) are among the modules Glue 5.1 provides, and pip with
 ``--no-index`` resolves them from there. A stack whose assets are not bundled (context
-``aws:cdk:bundling-stacks`` excludes it, as unit tests do) gets placeholder wheels and runs no pip.
+``aws:cdk:bundling-stacks`` excludes it, as unit tests do) gets stand-in files where the wheels
+would be, as CDK does for any skipped bundling, and runs no pip.
 """
 
 from __future__ import annotations
@@ -234,11 +235,11 @@ def fetch_wheel(
         return _store(directory, wheel.name, data)
 
 
-def placeholder_wheel(pin: Pin, *, cache_dir: Path | None = None) -> Path:
+def unbundled_wheel(pin: Pin, *, cache_dir: Path | None = None) -> Path:
     """A stand-in with a valid wheel name, for stacks whose assets are not bundled (unit tests)."""
     name = f"{pin.normalized}-{pin.version}-py3-none-any.whl"
-    data = f"placeholder for {pin}: asset bundling was skipped for this stack\n".encode()
-    directory = (cache_dir or default_cache_dir()) / "placeholders" / hashlib.sha256(data).hexdigest()
+    data = f"stand-in for {pin}: asset bundling was skipped for this stack\n".encode()
+    directory = (cache_dir or default_cache_dir()) / "unbundled" / hashlib.sha256(data).hexdigest()
     return _store(directory, name, data)
 
 
@@ -263,7 +264,7 @@ class PinnedWheels(Construct):
             path = (
                 fetch_wheel(pin, target, cache_dir=cache_dir)
                 if stack.bundling_required
-                else placeholder_wheel(pin, cache_dir=cache_dir)
+                else unbundled_wheel(pin, cache_dir=cache_dir)
             )
             # Staging copies the file into the cloud assembly; the synthesizer then publishes it
             # under a key that keeps the wheel's file name (s3_assets.Asset would not).

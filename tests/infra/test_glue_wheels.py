@@ -1,7 +1,7 @@
 """The job's third-party modules: pinned wheels shipped as assets, installed by Glue without reaching PyPI.
 
 The fetcher is tested with a stand-in for pip (no network); the synthesized job with the
-placeholders unit tests get; ``-m bundle`` fetches the real wheels (pip's cache after ``make install``).
+stand-ins unit tests get; ``-m bundle`` fetches the real wheels (pip's cache after ``make install``).
 """
 
 from __future__ import annotations
