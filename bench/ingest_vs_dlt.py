@@ -535,8 +535,8 @@ def main(argv: list[str] | None = None) -> int:
         root.mkdir(parents=True)
     started = time.monotonic()
     # Our modules' bytecode up to date, as in an installed package (dlt's is, from pip).
-    compileall.compile_dir(ROOT / "lakehouse", quiet=1)
-    compileall.compile_dir(ROOT / "lambdas", quiet=1)
+    for package in ("lakehouse", "lakehouse_tools", "lambdas", "infra"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     load_at_start = _load()
     print(f"machine: {os.cpu_count()} CPUs, load average {load_at_start} at start", file=sys.stderr, flush=True)
     rows: list[Row] = []

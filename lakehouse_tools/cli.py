@@ -33,6 +33,17 @@ def _add_replay_fault_flags(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="Retry-After seconds sent with injected 429s (default 1)",
     )
+    parser.add_argument(
+        "--reject-credentials",
+        action="store_true",
+        help="answer the token endpoint 401, as Reddit does a wrong client id or secret",
+    )
+    parser.add_argument(
+        "--private-subreddits",
+        default="",
+        metavar="a,b",
+        help="answer these subreddits' listings 403, as Reddit does a private subreddit",
+    )
 
 
 def _add_synthetic_flags(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +66,10 @@ def _synthetic_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
+def _private_subreddits(args: argparse.Namespace) -> frozenset[str]:
+    return frozenset(name.strip().lower() for name in args.private_subreddits.split(",") if name.strip())
+
+
 def _replay(args: argparse.Namespace) -> int:
     from lakehouse_tools.replay.corpus import open_corpus
     from lakehouse_tools.replay.server import ReplayServer
@@ -68,6 +83,8 @@ def _replay(args: argparse.Namespace) -> int:
         seed=args.seed,
         now=args.now,
         retry_after_seconds=args.retry_after,
+        reject_credentials=args.reject_credentials,
+        private_subreddits=_private_subreddits(args),
     )
     server = ReplayServer(corpus, options, host=args.host, port=args.port)
     print(
@@ -88,9 +105,6 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from lakehouse_tools.local.runner import RunOptions, run
-    from lambdas.ingest.handler import tune_process
-
-    tune_process()  # this process runs invocations as a Lambda container would
 
     subreddits = tuple(name.strip() for name in args.subreddits.split(",") if name.strip()) if args.subreddits else None
     options = RunOptions(
@@ -107,6 +121,8 @@ def _run(args: argparse.Namespace) -> int:
             inject_5xx=args.inject_5xx,
             seed=args.seed,
             retry_after_seconds=args.retry_after,
+            reject_credentials=args.reject_credentials,
+            private_subreddits=_private_subreddits(args),
         ),
         synthetic=_synthetic_options(args),
         env=args.env,
@@ -118,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         refresh_max_age_hours=args.refresh_max_age_hours,
         max_comments_per_post=args.max_comments_per_post,
         concurrency=args.concurrency,
+        tune_process=True,  # this process runs invocations as a Lambda container does
     )
     summary = run(options)
     text = json.dumps(summary, indent=2, sort_keys=False)

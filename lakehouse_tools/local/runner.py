@@ -67,6 +67,8 @@ class RunOptions:
     refresh_max_age_hours: float | None = None
     max_comments_per_post: int | None = None
     concurrency: int = DEFAULT_CONCURRENCY
+    # Tune the garbage collector as a Lambda container does (process-wide: the CLI's choice, not a library's).
+    tune_process: bool = False
 
     def __post_init__(self) -> None:
         if self.until not in STAGES:
@@ -270,7 +272,10 @@ def _ingest(
     skipped: dict[str, str] = {}
     written: Counter[str] = Counter()
     with _environment(env), log_path.open("a", encoding="utf-8") as log, _logs_to(log), redirect_stdout(log):
-        from lambdas.ingest.handler import handler  # imported in _logs_to: Powertools reads its settings at import
+        from lambdas.ingest.handler import handler, tune_process  # imported in _logs_to, in the function's env
+
+        if options.tune_process:
+            tune_process()
 
         context = cast("LambdaContext", _LambdaContext())  # the attributes Powertools reads, duck-typed
 
@@ -356,7 +361,8 @@ def _reconcile(stages: Mapping[str, Any]) -> dict[str, Any]:
         for table in ("posts", "comments"):
             counts = process[table]
             checks[f"process_{table}"] = {
-                "rule": "raw snapshots read = processed + filtered + quarantined + superseded snapshots",
+                "rule": "raw snapshots read = rows read back from processed, exclusions and quarantine "
+                "+ superseded snapshots",
                 **counts,
             }
     return checks

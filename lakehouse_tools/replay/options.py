@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass
 class ReplayOptions:
-    """How the server behaves; every field maps to a ``lakehouse reddit-replay`` flag."""
+    """How the server behaves; every field maps to a ``lakehouse reddit-replay`` (and ``run``) flag."""
 
     rate_limit: int | None = None
     inject_429: float = 0.0
