@@ -6,7 +6,9 @@ from enum import StrEnum
 
 NAMESPACE = "RedditLakehouse"
 
-# The ingest function's metrics (Powertools EMF): dimension service=<INGEST_SERVICE>.
+# Every metric carries the environment: dev and prod may share an account and a region.
+ENVIRONMENT_DIMENSION = "environment"
+# The ingest function's metrics (Powertools EMF): dimensions service=<INGEST_SERVICE>, environment=<env>.
 INGEST_SERVICE = "ingest"
 # The processing job's metrics: dimensions job=<PROCESS_JOB>, environment=<env>.
 PROCESS_JOB = "process_posts"

@@ -54,7 +54,7 @@ class Reader(StrEnum):
 
     VALUE = "value"  # the field, of the column's type (null when absent or null)
     EDITED = "edited"  # ``edited``: false, true (old posts: edited, time unknown) or the epoch of the edit
-    FULLNAME_ID = "fullname_id"  # ``t3_abc`` -> ``abc``
+    POST_FULLNAME = "post_fullname"  # ``t3_abc`` (a submission's fullname) -> ``abc``
     PAYLOAD = "payload"  # the whole object as JSON text, exactly as received
     RUN = "run"  # written by the stage, not read from Reddit (fetch time, run id, endpoint)
 
@@ -194,7 +194,7 @@ RAW_COMMENTS = Table(
     description="What Reddit sent for a comment, per fetch: typed core fields and the whole payload.",
     columns=(
         Column("id", S, nullable=False, field="id"),
-        Column("post_id", S, nullable=False, field="link_id", reader=Reader.FULLNAME_ID),
+        Column("post_id", S, nullable=False, field="link_id", reader=Reader.POST_FULLNAME),
         Column("parent_id", S, field="parent_id"),
         Column("subreddit_name", S, field="subreddit"),
         Column("author", S, field="author"),

@@ -86,12 +86,11 @@ def read_current(spark: SparkSession, root: str, months: list[str], table: Table
         ) from exc
 
 
-def count_written(spark: SparkSession, root: str, table: Table, months: list[str], job_run: str) -> int:
-    """Rows of ``table`` stored under ``root`` for ``months`` that this job run wrote: read back from storage."""
+def stored_months(spark: SparkSession, root: str, table: Table, months: list[str]) -> DataFrame | None:
+    """What ``root`` now holds for ``months``, read from storage (not from the frame that was written)."""
     if not months or not path_exists(spark, root):
-        return 0
-    stored = spark.read.schema(table_struct(table)).parquet(root)
-    return stored.where(F.col(PARTITION_COLUMN).isin(months) & (F.col("processed_job_run") == job_run)).count()
+        return None
+    return spark.read.schema(table_struct(table)).parquet(root).where(F.col(PARTITION_COLUMN).isin(months))
 
 
 def count_run_rows(spark: SparkSession, root: str, job_run: str) -> int:

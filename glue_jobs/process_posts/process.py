@@ -105,21 +105,36 @@ def _prepare(
     return prepared, excluded
 
 
+_SNAPSHOT = ("snapshot_fetched_at", "snapshot_run_id")
+
+
 def _reconcile(item: _Table, excluded: DataFrame | None, paths: io.LakePaths, job_run: str) -> ZoneCounts:
     """What the run received against what it durably wrote, read back from storage, plus what it set aside.
 
-    ``superseded`` is what the run was right not to write: older snapshots of a post it also read,
-    and snapshots older than the one processed already held. Everything else is counted where
-    it was written, so a writer that drops a row leaves the sum short.
+    ``processed`` counts the stored rows that are this run's snapshots (matched by id, fetch time
+    and fetch run, so a rerun under the same job run id counts nothing twice). ``superseded`` is
+    what the run was right not to write: older snapshots of a post it also read, and snapshots
+    older than the one processed already held. ``current_rows`` / ``current_rows_stored`` hold the
+    touched months whole (every row the merge kept, carried over from earlier runs included) against
+    what those months hold after the write, so a rewrite that loses an older row fails too.
     """
     spark = item.received.sparkSession
-    wins = item.merged.where(F.col("processed_job_run") == job_run).count()
+    key = item.table.key or ""
+    source_key = item.table.column(key).source
+    snapshots = item.kept.select(
+        F.col(str(source_key)).alias(key), F.col("fetched_at").alias(_SNAPSHOT[0]), F.col("run_id").alias(_SNAPSHOT[1])
+    )
+    matched = [key, *_SNAPSHOT]
+    wins = item.merged.join(snapshots, matched, "left_semi").count()
+    stored = io.stored_months(spark, item.root, item.table, item.months)
     return ZoneCounts(
         raw=item.received.count(),
         quarantined=io.count_run_rows(spark, item.quarantine_root, job_run),
         superseded=item.valid.count() - item.latest.count() + item.kept.count() - wins,
         filtered=io.count_run_rows(spark, paths.exclusions, job_run) if excluded is not None else 0,
-        processed=io.count_written(spark, item.root, item.table, item.months, job_run),
+        processed=stored.join(snapshots, matched, "left_semi").count() if stored is not None else 0,
+        current_rows=item.merged.count(),
+        current_rows_stored=stored.count() if stored is not None else 0,
     )
 
 

@@ -35,10 +35,13 @@ class ZoneCounts:
     superseded: int = 0  # snapshots older than another of the same post (in the run, or already processed)
     filtered: int = 0
     processed: int = 0
+    current_rows: int = 0  # rows of the touched months after the merge: what the write must store
+    current_rows_stored: int = 0  # rows those months hold after the write, read back
 
     @property
     def balanced(self) -> bool:
-        return self.raw == self.processed + self.filtered + self.quarantined + self.superseded
+        received = self.raw == self.processed + self.filtered + self.quarantined + self.superseded
+        return received and self.current_rows == self.current_rows_stored
 
 
 @dataclass
@@ -54,10 +57,16 @@ class QualityReport:
     def breaches(self) -> list[str]:
         found = []
         for table, counts in (("posts", self.posts), ("comments", self.comments)):
-            if not counts.balanced:
+            accounted = counts.processed + counts.filtered + counts.quarantined + counts.superseded
+            if counts.raw != accounted:
                 found.append(
                     f"reconciliation[{table}]: raw {counts.raw} != processed {counts.processed} + filtered "
                     f"{counts.filtered} + quarantined {counts.quarantined} + superseded {counts.superseded}"
+                )
+            if counts.current_rows != counts.current_rows_stored:
+                found.append(
+                    f"rewritten_months[{table}]: {counts.current_rows_stored} of {counts.current_rows} "
+                    "current rows stored after the write"
                 )
         for rule, numbers in (
             ("unique_ids", self.duplicate_ids),

@@ -112,6 +112,7 @@ class IngestFunction(Construct):
     dead_letters_alarm: cloudwatch.Alarm
     skipped_alarm: cloudwatch.Alarm
     request_share: RequestShare
+    environment: str
     _reddit_secret: StackSecret
 
     def __init__(
@@ -120,6 +121,7 @@ class IngestFunction(Construct):
         construct_id: str,
         *,
         resource_prefix: str,
+        environment: str,
         settings: IngestConfig,
         concurrency: int,
         encryption_key: kms.IKey,
@@ -145,6 +147,7 @@ class IngestFunction(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         function_name = f"{resource_prefix}-ingest"
+        self.environment = environment
         self.request_share = RequestShare.plan(
             total_requests_per_minute=settings.requests_per_minute,
             concurrency=concurrency,
@@ -315,7 +318,7 @@ class IngestFunction(Construct):
             cloudwatch.Metric(
                 namespace=metrics.NAMESPACE,
                 metric_name=metrics.IngestMetric.SUBREDDITS_SKIPPED,
-                dimensions_map={"service": metrics.INGEST_SERVICE},
+                dimensions_map={"service": metrics.INGEST_SERVICE, metrics.ENVIRONMENT_DIMENSION: self.environment},
                 statistic=cloudwatch.Stats.SUM,
                 period=_ALARM_PERIOD,
             ),
@@ -329,6 +332,7 @@ class IngestFunction(Construct):
     ) -> dict[str, str]:
         """The function's settings, written by the module that reads them (``RuntimeSettings.to_env``)."""
         return RuntimeSettings(
+            environment=self.environment,
             raw_uri=f"s3://{raw_bucket.bucket_name}/",
             quarantine_uri=f"s3://{quarantine_bucket.bucket_name}/",
             cursor_table=self.cursor_table.table_name,

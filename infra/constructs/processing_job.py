@@ -470,8 +470,10 @@ class ProcessingJob(Construct):
             "QualityAlarm",
             alarm_name=f"{job_name}-quality-breaches",
             alarm_description=(
-                "The processing job's data-quality gate failed (reconciliation, unique ids, null keys, value "
-                "ranges or PII residue); nothing reached processed. See the run's error log for the rules."
+                "The processing job's data-quality gate failed. Unique ids, null keys, value ranges or PII "
+                "residue: nothing was written. Reconciliation or rewritten_months (checked after the write, read "
+                "back): the touched months were rewritten and do not account for every row; the bookmark did not "
+                "move, so the next run rewrites them. The run's error log names the rule and its numbers."
             ),
             metric=cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,

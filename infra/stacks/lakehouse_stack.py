@@ -64,6 +64,7 @@ class LakehouseStack(cdk.Stack):
             self,
             "Ingest",
             resource_prefix=config.resource_prefix,
+            environment=config.name,
             settings=config.ingest,
             # The schedule starts every subreddit at once, so they share the Reddit budget evenly.
             concurrency=len(config.subreddits),

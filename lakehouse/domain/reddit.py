@@ -115,14 +115,14 @@ def _edited(value: Any) -> Any:
     return None if isinstance(value, bool) else _double(value)
 
 
-def _fullname_id(value: Any) -> Any:
-    return value[3:] if isinstance(value, str) and len(value) > 3 and value[2] == "_" else _INVALID
+def _post_fullname(value: Any) -> Any:
+    return value[3:] if isinstance(value, str) and value.startswith("t3_") and len(value) > 3 else _INVALID
 
 
 # Readers other than "a value of the column's type", and what they expect (for the reason).
 _READ: dict[Reader, tuple[Callable[[Any], Any], str]] = {
     Reader.EDITED: (_edited, "false, true or an epoch"),
-    Reader.FULLNAME_ID: (_fullname_id, "fullname such as t3_abc"),
+    Reader.POST_FULLNAME: (_post_fullname, "submission fullname (t3_...)"),
 }
 
 

@@ -156,6 +156,7 @@ def ingest_settings(
     if paced is None and options.source == "reddit" and not options.reddit_url:
         paced = float(config.ingest.requests_per_minute)
     return RuntimeSettings(
+        environment=config.name,
         raw_uri=str(lake / "raw"),
         quarantine_uri=str(lake / "quarantine"),
         cursor_table=None,

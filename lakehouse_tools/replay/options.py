@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass
 class ReplayOptions:
-    """How the server behaves; every field maps to a ``lakehouse reddit-replay`` (and ``run``) flag."""
+    """How the server behaves; every field but ``expired_tokens`` maps to a ``lakehouse reddit-replay`` flag."""
 
     rate_limit: int | None = None
     inject_429: float = 0.0
@@ -18,6 +18,8 @@ class ReplayOptions:
     # Answer the token endpoint 401 (bad credentials), and these subreddits' listings 403 (private).
     reject_credentials: bool = False
     private_subreddits: frozenset[str] = frozenset()
+    # Answer the next N API requests 401, as Reddit does once an app token has expired (tests only).
+    expired_tokens: int = 0
 
     def __post_init__(self) -> None:
         for name in ("inject_429", "inject_5xx"):

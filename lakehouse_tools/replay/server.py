@@ -306,6 +306,10 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.OK,
                 {"access_token": "replay-token", "token_type": "bearer", "expires_in": 86400, "scope": "*"},
             )
+        if state.options.expired_tokens > 0:  # as Reddit answers a request whose token has expired
+            state.options.expired_tokens -= 1
+            expired = {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'}
+            return _Reply(HTTPStatus.UNAUTHORIZED, _error(401, "Unauthorized"), expired)
         refusal, headers = state.admit(path)
         if refusal is not None:
             state.record_status(refusal.status)

@@ -25,7 +25,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakehouse.lake.store import ObjectStore, open_store
-from lakehouse.metrics import INGEST_SERVICE, NAMESPACE, IngestMetric
+from lakehouse.metrics import ENVIRONMENT_DIMENSION, INGEST_SERVICE, NAMESPACE, IngestMetric
 from lambdas.ingest.cursors import CursorStore, DynamoCursorStore, LakeCursorStore
 from lambdas.ingest.ingest import IngestRequest, IngestResult, ingest_subreddit
 from lambdas.ingest.reddit_gateway import (
@@ -121,9 +121,10 @@ def _endpoint(path: str) -> str:
     return path.strip("/").replace("/", "_")
 
 
-def _publish_metrics(result: IngestResult) -> None:
+def _publish_metrics(result: IngestResult, environment: str) -> None:
     """One EMF blob per invocation (an ``EphemeralMetrics``: concurrent invocations never mix)."""
     metrics = EphemeralMetrics(namespace=NAMESPACE, service=INGEST_SERVICE)
+    metrics.add_dimension(name=ENVIRONMENT_DIMENSION, value=environment)
     counts = result.to_output()["counts"]
     for metric in (
         IngestMetric.LISTING_PAGES,
@@ -171,7 +172,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         quarantine=clients.quarantine,
         cursors=clients.cursors,
     )
-    _publish_metrics(result)
+    _publish_metrics(result, settings.environment)
     logger.info("ingested", extra=result.to_output() | {"objects": len(result.objects)})
     return result.to_output()
 

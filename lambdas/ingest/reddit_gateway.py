@@ -285,6 +285,7 @@ class RedditGateway:
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         query = {"raw_json": 1, **(params or {})}
+        token_renewed = False
         for attempt in range(1, self.retry.max_attempts + 1):
             self.log.pacing_seconds += self.budget.take(self._clock, self._sleep)
             try:
@@ -299,10 +300,18 @@ class RedditGateway:
             except prawcore.exceptions.OAuthException as exc:
                 raise RedditRefused(path, None, exc) from exc
             except prawcore.exceptions.ResponseException as exc:
-                status = _status(exc)
+                status, at_token_endpoint = _status(exc), _TOKEN_PATH in (exc.response.url or "")
                 if status is not None and status >= 500:
                     failure, wait = exc, self.retry.backoff(attempt, self._rng)
-                elif _is_listing(path) and status in _LISTING_UNAVAILABLE and _TOKEN_PATH not in exc.response.url:
+                elif status == 429:  # the token endpoint's rate limit (the API's is TooManyRequests above)
+                    failure, wait = exc, max(_retry_after(exc), self.retry.backoff(attempt, self._rng))
+                    self.log.rate_limit_waits += 1
+                    self.log.rate_limit_wait_seconds += wait
+                elif status == 401 and not at_token_endpoint and not token_renewed:
+                    # An expired or revoked app token: prawcore has dropped it and fetches a new one
+                    # with the next request. Once; a second 401 means the credentials are refused.
+                    failure, wait, token_renewed = exc, 0.0, True
+                elif _is_listing(path) and status in _LISTING_UNAVAILABLE and not at_token_endpoint:
                     raise SubredditUnavailable(path, status, exc) from exc
                 else:
                     raise RedditRefused(path, status, exc) from exc
@@ -317,7 +326,7 @@ def _is_listing(path: str) -> bool:
     return path.startswith("/r/") and path.endswith("/new")
 
 
-def _retry_after(exc: prawcore.exceptions.TooManyRequests) -> float:
+def _retry_after(exc: prawcore.exceptions.ResponseException) -> float:
     try:
         return float(exc.response.headers.get("Retry-After", 0))
     except (TypeError, ValueError):

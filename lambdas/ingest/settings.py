@@ -83,6 +83,7 @@ class RequestShare:
 class RuntimeSettings:
     """Where ingestion reads and writes, and how hard it may press Reddit."""
 
+    environment: str  # the metrics' environment dimension: dev and prod may share an account and region
     raw_uri: str
     quarantine_uri: str
     cursor_table: str | None
@@ -98,6 +99,7 @@ class RuntimeSettings:
     def to_env(self) -> dict[str, str]:
         """Every variable :meth:`from_env` and Powertools read, as strings (tokens pass through in CDK)."""
         return {
+            "LAKEHOUSE_ENVIRONMENT": self.environment,
             "RAW_URI": self.raw_uri,
             "QUARANTINE_URI": self.quarantine_uri,
             "CURSOR_TABLE": self.cursor_table or "",
@@ -124,6 +126,7 @@ class RuntimeSettings:
         reader = _Reader(env)
         rpm = reader.number("REQUESTS_PER_MINUTE")
         settings = cls(
+            environment=reader.text("LAKEHOUSE_ENVIRONMENT"),
             raw_uri=reader.text("RAW_URI"),
             quarantine_uri=reader.text("QUARANTINE_URI"),
             cursor_table=reader.optional("CURSOR_TABLE"),

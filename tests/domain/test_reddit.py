@@ -66,8 +66,9 @@ def test_null_and_absent_fields_are_nulls_and_old_edited_true_is_no_edit_time() 
     assert (row["score"], row["num_comments"], row["edited_utc"], row["upvote_ratio"]) == (None, 2, None, None)
 
 
-def test_a_comment_without_a_submission_link_is_quarantined() -> None:
-    quarantined = parse_comment({"id": "c1", "created_utc": 1.7e9, "link_id": "abc"})
+@pytest.mark.parametrize("link_id", ["abc", "t1_abc", "t3_"])
+def test_a_comment_whose_link_names_no_submission_is_quarantined(link_id: str) -> None:
+    quarantined = parse_comment({"id": "c1", "created_utc": 1.7e9, "link_id": link_id})
 
     assert isinstance(quarantined, Quarantined)
-    assert quarantined.reason == "t1 link_id 'abc' is not a fullname such as t3_abc"
+    assert quarantined.reason == f"t1 link_id {link_id!r} is not a submission fullname (t3_...)"

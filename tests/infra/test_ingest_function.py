@@ -161,6 +161,7 @@ def test_environment_names_the_zones_table_secret_and_request_budget(
         "REDDIT_SECRET_ARN": _reddit_secret_arns(template, config)[0],
     }
     written = RuntimeSettings(
+        environment=config.name,
         raw_uri="<raw>",
         quarantine_uri="<quarantine>",
         cursor_table="<table>",
@@ -472,7 +473,10 @@ def test_a_skipped_subreddit_alarms_the_topic(
             "AlarmDescription": description,
             "Namespace": metrics.NAMESPACE,
             "MetricName": metrics.IngestMetric.SUBREDDITS_SKIPPED.value,
-            "Dimensions": [{"Name": "service", "Value": metrics.INGEST_SERVICE}],
+            "Dimensions": [
+                {"Name": "environment", "Value": env},
+                {"Name": "service", "Value": metrics.INGEST_SERVICE},
+            ],
             "Statistic": "Sum",
             "Period": 300,
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",

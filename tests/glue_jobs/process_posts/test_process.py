@@ -42,6 +42,8 @@ def test_first_run_reconciles_and_a_rerun_over_overlapping_raw_adds_no_duplicate
         "superseded": 0,
         "filtered": 1,
         "processed": 2,
+        "current_rows": 2,
+        "current_rows_stored": 2,
         "balanced": True,
     }
     assert first["filtered_by_reason"] == {"stickied": 1}
@@ -141,3 +143,31 @@ def test_a_writer_that_drops_a_row_fails_the_reconciliation(
         run_local(lake, job_run="job-1", now_epoch=NOW, spark=spark)
 
     assert not (lake / "state" / "bookmarks" / "process_posts.json").exists()  # the rerun reads it all again
+
+
+def test_a_rewrite_that_loses_a_row_an_earlier_run_wrote_fails_the_reconciliation(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    write_raw(lake, "run-1", [raw_post("p1"), raw_post("p2")])
+    run_local(lake, job_run="job-1", now_epoch=NOW, spark=spark)
+    write_raw(lake, "run-2", [raw_post("p3", run_id="run-2")])  # the same month: p1 and p2 are rewritten too
+    write_current = process.io.write_current
+    monkeypatch.setattr(process.io, "write_current", lambda df, root: write_current(df.where("post_id != 'p1'"), root))
+
+    with pytest.raises(DataQualityError, match=r"rewritten_months\[posts\]: 2 of 3 current rows stored"):
+        run_local(lake, job_run="job-2", now_epoch=NOW, spark=spark)
+
+    assert "run-2" not in (lake / "state" / "bookmarks" / "process_posts.json").read_text()
+
+
+def test_a_rerun_under_the_same_job_run_id_counts_nothing_twice(spark: SparkSession, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    write_raw(lake, "run-1", [raw_post("p1"), raw_post("p2")])
+    run_local(lake, job_run="local-1", now_epoch=NOW, spark=spark)
+    write_raw(lake, "run-2", [raw_post("p3", run_id="run-2")])
+
+    again = run_local(lake, job_run="local-1", now_epoch=NOW, spark=spark)
+
+    assert (again["posts"]["raw"], again["posts"]["processed"], again["posts"]["superseded"]) == (1, 1, 0)
+    assert (again["posts"]["current_rows"], again["posts"]["current_rows_stored"]) == (3, 3)

@@ -60,6 +60,7 @@ def handler(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     server = ReplayServer(corpus).start()
     server.set_clock(index.created[-1])
     env = RuntimeSettings(
+        environment="test",
         raw_uri="s3://raw-bucket/",
         quarantine_uri="s3://quarantine-bucket/",
         cursor_table="cursors",
@@ -198,4 +199,7 @@ def test_a_subreddit_reddit_will_not_list_is_skipped_with_its_metric_and_no_curs
     assert reason in output["error"]
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert emf[-1]["subreddits_skipped"] == [1.0]
+    # What the alarm watches: per environment, since dev and prod may share an account and region.
+    assert emf[-1]["environment"] == "test"
+    assert {"environment", "service"} == set(emf[-1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0])
     assert "Item" not in aws["dynamodb"].get_item(TableName="cursors", Key={"subreddit": {"S": subreddit}})

@@ -131,3 +131,16 @@ def test_another_4xx_on_the_api_fails_loudly(server: ReplayServer) -> None:
     gateway = _gateway(server, RequestBudget(10), [])
     with pytest.raises(RedditRefused, match="HTTP 404"):
         gateway.get("/comments/zzzzzz")
+
+
+def test_an_expired_token_is_renewed_once_then_refused(server: ReplayServer) -> None:
+    server.state.options.expired_tokens = 1
+    gateway = _gateway(server, RequestBudget(10), [])
+
+    assert gateway.get("/r/python/new", {"limit": 1})["kind"] == "Listing"
+    assert gateway.log.retries == 1
+    assert gateway.log.by_path["/api/v1/access_token"] == 2  # prawcore fetched a new token
+
+    server.state.options.expired_tokens = 2
+    with pytest.raises(RedditRefused, match="HTTP 401: the OAuth token was refused"):
+        gateway.get("/r/python/new", {"limit": 1})
