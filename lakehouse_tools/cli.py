@@ -66,8 +66,19 @@ def _synthetic_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
-def _private_subreddits(args: argparse.Namespace) -> frozenset[str]:
-    return frozenset(name.strip().lower() for name in args.private_subreddits.split(",") if name.strip())
+def _replay_options(args: argparse.Namespace, *, now: float | None = None) -> ReplayOptions:
+    """The replay server's behaviour from the fault flags both subcommands take."""
+    private = frozenset(name.strip().lower() for name in args.private_subreddits.split(",") if name.strip())
+    return ReplayOptions(
+        rate_limit=args.rate_limit,
+        inject_429=args.inject_429,
+        inject_5xx=args.inject_5xx,
+        seed=args.seed,
+        now=now,
+        retry_after_seconds=args.retry_after,
+        reject_credentials=args.reject_credentials,
+        private_subreddits=private,
+    )
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -76,16 +87,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     source = args.corpus
     corpus = open_corpus(source, **(_synthetic_options(args) if source.startswith("synthetic") else {}))
-    options = ReplayOptions(
-        rate_limit=args.rate_limit,
-        inject_429=args.inject_429,
-        inject_5xx=args.inject_5xx,
-        seed=args.seed,
-        now=args.now,
-        retry_after_seconds=args.retry_after,
-        reject_credentials=args.reject_credentials,
-        private_subreddits=_private_subreddits(args),
-    )
+    options = _replay_options(args, now=args.now)
     server = ReplayServer(corpus, options, host=args.host, port=args.port)
     print(
         f"reddit-replay serving {len(corpus.subreddits())} subreddits from {source} at {server.url}",
@@ -115,15 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         run_id=args.run_id,
         until=args.until,
         reddit_url=args.reddit_url,
-        replay=ReplayOptions(
-            rate_limit=args.rate_limit,
-            inject_429=args.inject_429,
-            inject_5xx=args.inject_5xx,
-            seed=args.seed,
-            retry_after_seconds=args.retry_after,
-            reject_credentials=args.reject_credentials,
-            private_subreddits=_private_subreddits(args),
-        ),
+        replay=_replay_options(args),  # the run sets the server's clock itself
         synthetic=_synthetic_options(args),
         env=args.env,
         max_requests=args.max_requests,
