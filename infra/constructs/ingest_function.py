@@ -138,7 +138,8 @@ class IngestFunction(Construct):
         """``concurrency`` is how many invocations run at once (the subreddits of one run).
 
         ``reddit_secret_name``: the Reddit credentials created out of band (see
-        ``infra.constructs.stack_secret``); ``None`` generates a placeholder secret to fill in.
+        ``infra.constructs.stack_secret``); ``None`` generates one whose client id and user agent the
+        operator replaces after the first deploy (dev).
 
         ``retry_attempts``: one async retry covers a transient fault; more would overlap the
         next scheduled run. ``max_event_age``: an event that waited longer is superseded by a
