@@ -27,8 +27,10 @@ __all__ = [
     "GlueConfig",
     "IngestConfig",
     "LlmConfig",
+    "OrchestrationConfig",
     "RemovalPolicyName",
     "RetentionConfig",
+    "ScheduleConfig",
     "SecretsConfig",
     "Zone",
     "ZoneRetention",
@@ -60,6 +62,15 @@ _SCHEDULE_RE = re.compile(
     r"^(rate\(1 (minute|hour|day)\)|rate\(([2-9]|[1-9]\d+) (minutes|hours|days)\)|cron\([^()]+\))$"
 )
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Or an SSM parameter holding it: the address stays out of the repository, set once per account.
+_SSM_EMAIL_RE = re.compile(r"^ssm:(/[A-Za-z0-9_.-]+)+$")
+# Reserved for documentation and tests (RFC 2606 / 6761): mail to them reaches nobody.
+_PLACEHOLDER_DOMAIN_RE = re.compile(r"@(.+\.)?(example\.(com|org|net)|[^@]+\.(example|test|invalid|localhost))$", re.I)
+_TIME_ZONE_RE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Z][A-Za-z0-9_+-]+){1,2})$")
+# Step Functions runs at most 40 iterations of an inline Map at once.
+MAX_INLINE_MAP_CONCURRENCY = 40
+# CloudWatch evaluates an alarm over at most 7 days of 1-hour periods.
+MAX_SUCCESS_WINDOW_HOURS = 168
 # Secrets Manager's name alphabet. A referenced secret is passed on as a partial ARN (no random suffix),
 # which Secrets Manager misreads when the name itself ends in a hyphen and six characters.
 _SECRET_NAME_RE = re.compile(r"^(?!.*-[A-Za-z0-9]{6}$)[A-Za-z0-9/_+=.@-]{1,512}$")
@@ -146,6 +157,31 @@ class GlueConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    """When EventBridge Scheduler starts a run: ``rate(...)`` or ``cron(...)``, read in ``time_zone``."""
+
+    expression: str
+    time_zone: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationConfig:
+    """How the state machine runs one pipeline run.
+
+    ``max_concurrency``: subreddits ingested at once (the Map's MaxConcurrency and the ingest
+    function's reserved concurrency), so the Reddit budget is shared by that many invocations.
+    ``tolerated_failure_percentage``: subreddits that may fail ingestion (after retries) while the
+    run still succeeds. ``success_window_hours``: no successful run for this long is an alarm.
+    """
+
+    max_concurrency: int
+    tolerated_failure_percentage: float
+    success_window_hours: int
+    execution_timeout_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
 class SecretsConfig:
     """Where the stack's two secrets come from, and the PII key the job must find.
 
@@ -170,9 +206,10 @@ class EnvironmentConfig:
     account: str | None
     region: str
     subreddits: tuple[str, ...]
-    schedule: str
+    schedule: ScheduleConfig
+    orchestration: OrchestrationConfig
     removal_policy: RemovalPolicyName
-    alarm_email: str
+    alarm_email: str  # an address, or ``ssm:/parameter/name`` holding one
     log_retention_days: int
     retention: RetentionConfig
     llm: LlmConfig
@@ -256,13 +293,20 @@ class _Section:
             return None
         return self.integer(key, minimum=minimum)
 
-    def number(self, key: str, *, minimum: float = 0.0) -> float:
+    def number(self, key: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
         value = self._get(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{self.path_of(key)}: expected a number, got {_describe(value)}")
-        if value < minimum:
-            raise ConfigError(f"{self.path_of(key)}: {value} must be >= {minimum}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+            raise ConfigError(f"{self.path_of(key)}: {value} must be {bounds}")
         return float(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.path_of(key)}: expected true or false, got {_describe(value)}")
+        return value
 
     def texts(self, key: str, *, pattern: re.Pattern[str], hint: str) -> tuple[str, ...]:
         value = self._get(key)
@@ -395,6 +439,51 @@ def _parse_secrets(section: _Section, *, retain_data: bool) -> SecretsConfig:
     return secrets
 
 
+def _parse_schedule(section: _Section) -> ScheduleConfig:
+    schedule = ScheduleConfig(
+        expression=section.text(
+            "expression", pattern=_SCHEDULE_RE, hint="a Scheduler expression like 'rate(1 hour)' or 'cron(...)'"
+        ),
+        time_zone=section.text(
+            "time_zone", pattern=_TIME_ZONE_RE, hint="an IANA time zone like 'UTC' or 'Europe/Berlin'"
+        ),
+        enabled=section.boolean("enabled"),
+    )
+    section.done()
+    return schedule
+
+
+def _parse_orchestration(section: _Section, subreddits: int) -> OrchestrationConfig:
+    orchestration = OrchestrationConfig(
+        max_concurrency=section.integer("max_concurrency", minimum=1, maximum=MAX_INLINE_MAP_CONCURRENCY),
+        tolerated_failure_percentage=section.number("tolerated_failure_percentage", maximum=100.0),
+        success_window_hours=section.integer("success_window_hours", minimum=1, maximum=MAX_SUCCESS_WINDOW_HOURS),
+        execution_timeout_minutes=section.integer("execution_timeout_minutes", minimum=5, maximum=24 * 60),
+    )
+    if orchestration.max_concurrency > subreddits:
+        raise ConfigError(
+            f"{section.path_of('max_concurrency')}: {orchestration.max_concurrency} exceeds the {subreddits} "
+            "subreddits; the Reddit budget would be split among invocations that never run"
+        )
+    section.done()
+    return orchestration
+
+
+def _parse_alarm_email(section: _Section, *, retain_data: bool) -> str:
+    email = section.text("alarm_email")
+    if not (_EMAIL_RE.match(email) or _SSM_EMAIL_RE.match(email)):
+        raise ConfigError(
+            f"{section.path_of('alarm_email')}: {email!r} is not an e-mail address or ssm:/parameter/name"
+        )
+    if retain_data and _PLACEHOLDER_DOMAIN_RE.search(email):
+        raise ConfigError(
+            f"{section.path_of('alarm_email')}: {email!r} is a placeholder address, and this environment retains "
+            "data: its alarms must reach someone. Name the on-call address, or ssm:/parameter/name of an SSM "
+            "parameter that holds it"
+        )
+    return email
+
+
 def _parse_environment(project: str, name: str, section: _Section) -> EnvironmentConfig:
     removal_policy = section.text("removal_policy")
     if removal_policy not in ("destroy", "retain"):
@@ -426,17 +515,17 @@ def _parse_environment(project: str, name: str, section: _Section) -> Environmen
     )
     glue_section.done()
 
+    subreddits = section.texts("subreddits", pattern=_SUBREDDIT_RE, hint="a subreddit name")
     config = EnvironmentConfig(
         project=project,
         name=name,
         account=section.optional_text("account", pattern=_ACCOUNT_RE, hint="a 12-digit AWS account id"),
         region=section.text("region", pattern=_REGION_RE, hint="an AWS region name"),
-        subreddits=section.texts("subreddits", pattern=_SUBREDDIT_RE, hint="a subreddit name"),
-        schedule=section.text(
-            "schedule", pattern=_SCHEDULE_RE, hint="an EventBridge expression like 'rate(1 hour)' or 'cron(...)'"
-        ),
+        subreddits=subreddits,
+        schedule=_parse_schedule(section.section("schedule")),
+        orchestration=_parse_orchestration(section.section("orchestration"), len(subreddits)),
         removal_policy=cast(RemovalPolicyName, removal_policy),
-        alarm_email=section.text("alarm_email", pattern=_EMAIL_RE, hint="an e-mail address"),
+        alarm_email=_parse_alarm_email(section, retain_data=removal_policy == "retain"),
         log_retention_days=log_retention_days,
         retention=_parse_retention(section.section("retention")),
         llm=llm,

@@ -12,6 +12,8 @@ ENVIRONMENT_DIMENSION = "environment"
 INGEST_SERVICE = "ingest"
 # The processing job's metrics: dimensions job=<PROCESS_JOB>, environment=<env>.
 PROCESS_JOB = "process_posts"
+# The verify function's metrics (Powertools EMF), one blob per run: service=<VERIFY_SERVICE>, environment=<env>.
+VERIFY_SERVICE = "verify"
 
 
 class IngestMetric(StrEnum):
@@ -31,3 +33,22 @@ class IngestMetric(StrEnum):
 
 class ProcessMetric(StrEnum):
     QUALITY_BREACHES = "quality_breaches"
+
+
+class RunMetric(StrEnum):
+    """What the verify step publishes once per run, after checking the run's reconciliation across stages."""
+
+    # Seconds from the newest post any subreddit listed this run to the end of the run: how stale the lake is.
+    FRESHNESS = "freshness_seconds"
+    POSTS_INGESTED = "posts_ingested"
+    COMMENTS_INGESTED = "comments_ingested"
+    POSTS_PROCESSED = "posts_processed"
+    COMMENTS_PROCESSED = "comments_processed"
+    QUARANTINED = "rows_quarantined"
+    SUBREDDITS_FAILED = "subreddits_failed"
+    # Reddit requests the run made (all subreddits), and what its compute cost (Glue DPU-hours, estimated).
+    REDDIT_REQUESTS = "reddit_requests"
+    GLUE_DPU_HOURS = "glue_dpu_hours"
+    ESTIMATED_COST_USD = "estimated_cost_usd"
+    # How many checks failed (0 when the run reconciles); the step then fails, so the run does.
+    RECONCILIATION_FAILURES = "reconciliation_failures"

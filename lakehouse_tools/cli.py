@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from lakehouse_tools.local.runner import DEFAULT_CONCURRENCY, DEFAULT_ENV
+from lakehouse_tools.local.runner import DEFAULT_CONCURRENCY, DEFAULT_ENV, STAGES
 from lakehouse_tools.replay.options import ReplayOptions
 
 
@@ -116,6 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         now=args.now,
         run_id=args.run_id,
         until=args.until,
+        fail_after=args.fail_after,
         reddit_url=args.reddit_url,
         replay=_replay_options(args),  # the run sets the server's clock itself
         synthetic=_synthetic_options(args),
@@ -149,18 +151,10 @@ def _requests_per_minute(args: argparse.Namespace) -> float | None:
 def _print_summary(summary: dict[str, object]) -> None:
     stages = summary["stages"]
     assert isinstance(stages, dict)
-    ingest = stages["ingest"]
-    print(
-        f"run {summary['run_id']}: ingest {ingest['subreddits']} subreddits, "
-        f"{ingest.get('posts_written', 0)} post snapshots ({ingest.get('new_posts', 0)} new, "
-        f"{ingest.get('refreshed_posts', 0)} refreshed), {ingest.get('comments', 0)} comments, "
-        f"{ingest.get('quarantined', 0)} quarantined; "
-        f"{sum(summary['reddit_requests'].values())} Reddit requests"  # type: ignore[attr-defined]
-    )
-    for subreddit, reason in ingest.get("skipped", {}).items():
-        print(f"  skipped r/{subreddit}: {reason}", file=sys.stderr)
-    for subreddit, error in ingest["failed"].items():
-        print(f"  FAILED r/{subreddit}: {error}", file=sys.stderr)
+    print(f"run {summary['run_id']}: {' -> '.join(stages)}")
+    ingest = stages.get("ingest")
+    if ingest is not None:
+        _print_ingest(summary, ingest)
     process = stages.get("process")
     if process and "error" in process:
         print(f"  FAILED process: {process['error']}", file=sys.stderr)
@@ -171,7 +165,25 @@ def _print_summary(summary: dict[str, object]) -> None:
             f"filtered, {posts['quarantined']} quarantined, {posts['superseded']} superseded; "
             f"{process['comments']['processed']} comments"
         )
+    execution = summary["execution"]
+    assert isinstance(execution, dict)
+    if execution["status"] != "SUCCEEDED":
+        print(f"  FAILED {execution['error']}: {execution['cause']}", file=sys.stderr)
     print(f"reconciled: {all(c['balanced'] for c in summary['reconciliation'].values())}")  # type: ignore[attr-defined]
+
+
+def _print_ingest(summary: dict[str, object], ingest: dict[str, Any]) -> None:
+    print(
+        f"ingest: {ingest['subreddits']} subreddits ({ingest.get('recorded', 0)} already done), "
+        f"{ingest.get('posts_written', 0)} post snapshots ({ingest.get('new_posts', 0)} new, "
+        f"{ingest.get('refreshed_posts', 0)} refreshed), {ingest.get('comments', 0)} comments, "
+        f"{ingest.get('quarantined', 0)} quarantined; "
+        f"{sum(summary['reddit_requests'].values())} Reddit requests"  # type: ignore[attr-defined]
+    )
+    for subreddit, reason in ingest.get("skipped", {}).items():
+        print(f"  skipped r/{subreddit}: {reason}", file=sys.stderr)
+    for subreddit, error in ingest["failed"].items():
+        print(f"  FAILED r/{subreddit}: {error}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,12 +239,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="EPOCH",
         help="the run's instant: the replay server's virtual clock and the run's start time",
     )
-    run.add_argument("--run-id", default=None, metavar="ID", help="run id (default local-<UTC time>); reruns overwrite")
+    run.add_argument(
+        "--run-id",
+        default=None,
+        metavar="ID",
+        help="run id (default local-<UTC time>); a rerun with the same id redoes only what did not finish",
+    )
     run.add_argument(
         "--until",
-        default="process",
-        choices=["ingest", "process"],
-        help="last stage to run (default: the last one, process)",
+        default=None,
+        choices=STAGES,
+        metavar="STAGE",
+        help=f"last stage to run, in the state machine's order ({', '.join(STAGES)}; default: all)",
+    )
+    run.add_argument(
+        "--fail-after",
+        default=None,
+        choices=STAGES,
+        metavar="STAGE",
+        help="fail the run just after STAGE's writes, through the state machine's failure path (a drill; "
+        "rerun with the same --run-id to finish it)",
     )
     run.add_argument("--summary-json", default=None, metavar="PATH", help="write the run's facts as JSON")
     run.add_argument(

@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, fields
 # ``pii_key_fingerprint`` when no fingerprint is pinned (dev). A word, not "": Glue passes a job
 # argument with an empty value as a bare flag, which getResolvedOptions rejects.
 UNCHECKED_FINGERPRINT = "unchecked"
+# ``run_id`` / ``run_started_at`` when the job is started by hand rather than by the state machine
+# (which passes both): the run is then named by Glue's JobRunId and starts when the job does.
+UNSET = "unset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,18 @@ class JobArguments:
     environment: str
     # lakehouse.domain.pii.key_fingerprint of the environment's PII key, or UNCHECKED_FINGERPRINT.
     pii_key_fingerprint: str
+    # Where the run manifests live (lakehouse.pipeline): the job records its counts for the verify step.
+    runs_uri: str
+    # Per run, from the state machine (StartJobRun Arguments override these defaults); UNSET by hand.
+    run_id: str = UNSET
+    run_started_at: str = UNSET
+
+    @staticmethod
+    def flag(name: str) -> str:
+        """``--<name>``, as Glue passes an argument; checked against the declared fields."""
+        if name not in JobArguments.names():
+            raise KeyError(f"no job argument {name!r}")
+        return f"--{name}"
 
     @classmethod
     def names(cls) -> list[str]:

@@ -55,6 +55,13 @@ def _publish(cloudwatch: Any, namespace: str, environment: str, metrics: dict[st
     )
 
 
+def _epoch(timestamp: str) -> float:
+    """The state machine's ``$$.Execution.StartTime`` (ISO-8601, ``Z``) as epoch seconds."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
 def main(argv: list[str]) -> None:
     import boto3
     from awsglue.context import GlueContext
@@ -62,15 +69,19 @@ def main(argv: list[str]) -> None:
     from awsglue.utils import getResolvedOptions
     from pyspark.context import SparkContext
 
-    from glue_jobs.process_posts.arguments import JobArguments
+    from glue_jobs.process_posts.arguments import UNSET, JobArguments
     from glue_jobs.process_posts.io import LakePaths
     from glue_jobs.process_posts.process import ProcessSettings, process_raw
     from glue_jobs.process_posts.quality import DataQualityError
+    from lakehouse.lake.store import open_store
     from lakehouse.metrics import ProcessMetric
+    from lakehouse.pipeline import RunManifests, check_run_id, record_process_pass
     from lakehouse.tables import RAW_COMMENTS, RAW_POSTS
 
     args = getResolvedOptions(argv, ["JOB_NAME", "JOB_RUN_ID", *JobArguments.names()])
     arguments = JobArguments.from_resolved(args)
+    run_id = check_run_id(args["JOB_RUN_ID"] if arguments.run_id == UNSET else arguments.run_id)
+    started = time.time() if arguments.run_started_at == UNSET else _epoch(arguments.run_started_at)
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=arguments.pii_secret_arn)["SecretString"]
     pii_key = secret.encode()
     check_pii_key(pii_key, expected_fingerprint=arguments.pii_key_fingerprint, secret_arn=arguments.pii_secret_arn)
@@ -97,14 +108,19 @@ def main(argv: list[str]) -> None:
             new_raw(RAW_POSTS.prefix),
             new_raw(RAW_COMMENTS.prefix),
             paths=LakePaths(processed=arguments.processed_uri, quarantine=arguments.quarantine_uri),
-            settings=ProcessSettings(job_run=args["JOB_RUN_ID"], now_epoch=time.time(), pii_key=pii_key),
+            settings=ProcessSettings(job_run=run_id, now_epoch=started, pii_key=pii_key),
         )
     except DataQualityError as breach:
         breaches = {ProcessMetric.QUALITY_BREACHES.value: len(breach.breaches)}
         _publish(cloudwatch, arguments.metrics_namespace, arguments.environment, breaches)
         raise
     _publish(cloudwatch, arguments.metrics_namespace, arguments.environment, result.report.metrics())
-    print(result.summary())  # Glue's continuous logging captures stdout
+    summary = result.summary()
+    print(summary)  # Glue's continuous logging captures stdout
+    # The manifest before the bookmark: a crash between the two re-reads the same objects next time,
+    # which the manifest merges (lakehouse.pipeline.record_process_pass) and the output absorbs.
+    runs = RunManifests(open_store(arguments.runs_uri, s3_client=boto3.client("s3")))
+    record_process_pass(runs, run_id, summary, job_run_id=args["JOB_RUN_ID"])
     job.commit()
 
 

@@ -1,8 +1,10 @@
 """The local entry point: the same job on Spark local mode over a lake directory.
 
-Glue's job bookmarks become a bookmark file (``state/bookmarks/process_posts.json``) listing
-the raw objects already processed; it is rewritten only after the job's output is written, so
-a crash before then reprocesses the same objects, which changes nothing already right.
+Glue's job bookmarks become a bookmark file (``state/bookmarks/process_posts.json``) mapping
+each raw object already processed to its modification time, so an object rewritten since (a
+subreddit ingested again under the same run id) is read again, as Glue's S3 bookmarks do. It is
+rewritten only after the job's output and its run manifest (``runs/<run_id>/process.json``) are
+written, so a crash before then reprocesses the same objects, which changes nothing already right.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from glue_jobs.process_posts.io import LakePaths, read_parquet_files
 from glue_jobs.process_posts.process import ProcessSettings, process_raw
 from lakehouse.domain.pii import DEVELOPMENT_KEY
 from lakehouse.lake.store import LocalObjectStore
+from lakehouse.pipeline import RunManifests, record_process_pass
 
 BOOKMARK_KEY = "bookmarks/process_posts.json"
 
@@ -52,21 +55,36 @@ def local_spark(cores: int = 2, shuffle_partitions: int = 8) -> SparkSession:
     )
 
 
-def _raw_files(lake: Path, table: str) -> list[str]:
+def _raw_files(lake: Path, table: str) -> dict[str, int]:
+    """Each raw object of ``table`` (relative to the lake) with its modification time in nanoseconds."""
     root = lake / "raw" / table
-    return sorted(str(p.relative_to(lake)) for p in root.rglob("*.parquet")) if root.exists() else []
+    files = sorted(root.rglob("*.parquet")) if root.exists() else []
+    return {str(path.relative_to(lake)): path.stat().st_mtime_ns for path in files}
 
 
 def run_local(
-    lake: Path, *, job_run: str, now_epoch: float, spark: SparkSession | None = None, pii_key: bytes = DEVELOPMENT_KEY
+    lake: Path,
+    *,
+    job_run: str,
+    now_epoch: float,
+    spark: SparkSession | None = None,
+    pii_key: bytes = DEVELOPMENT_KEY,
+    job_run_id: str = "local",
 ) -> dict[str, Any]:
-    """Process the raw objects no earlier run processed; return the run's counts."""
+    """Process the raw objects no earlier run processed (or rewritten since); return the run's counts.
+
+    ``job_run`` is the pipeline's run id (the lineage column, the run manifest); ``job_run_id``
+    stands for Glue's id of this one execution of the job.
+    """
     lake = lake.resolve()
     state = LocalObjectStore(lake / "state")
-    bookmark = json.loads(state.get(BOOKMARK_KEY) or b'{"processed": []}')
-    done = set(bookmark["processed"])
-    new_posts = [f for f in _raw_files(lake, "posts") if f not in done]
-    new_comments = [f for f in _raw_files(lake, "comments") if f not in done]
+    bookmark = json.loads(state.get(BOOKMARK_KEY) or b'{"processed": {}}')
+    raw_posts, raw_comments = _raw_files(lake, "posts"), _raw_files(lake, "comments")
+    done: dict[str, int] = bookmark["processed"]
+    if isinstance(done, list):  # a lake bookmarked before modification times were kept
+        done = {f: (raw_posts | raw_comments).get(f, 0) for f in done}
+    new_posts = [f for f, mtime in raw_posts.items() if done.get(f) != mtime]
+    new_comments = [f for f, mtime in raw_comments.items() if done.get(f) != mtime]
     spark = spark or local_spark()
     result = process_raw(
         read_parquet_files(spark, [str(lake / f) for f in new_posts]),
@@ -74,6 +92,9 @@ def run_local(
         paths=LakePaths(processed=str(lake / "processed"), quarantine=str(lake / "quarantine")),
         settings=ProcessSettings(job_run=job_run, now_epoch=now_epoch, pii_key=pii_key),
     )
-    bookmark["processed"] = sorted(done | set(new_posts) | set(new_comments))
+    summary = {"raw_objects_read": len(new_posts) + len(new_comments), **result.summary()}
+    record_process_pass(RunManifests(LocalObjectStore(lake / "runs")), job_run, summary, job_run_id=job_run_id)
+    read = {f: raw_posts[f] for f in new_posts} | {f: raw_comments[f] for f in new_comments}
+    bookmark["processed"] = dict(sorted((done | read).items()))
     state.put(BOOKMARK_KEY, json.dumps(bookmark, indent=0).encode())
-    return {"raw_objects_read": len(new_posts) + len(new_comments), **result.summary()}
+    return summary

@@ -33,6 +33,9 @@ class ProcessResult:
     filtered_by_reason: dict[str, int]
     quarantined_by_reason: dict[str, int]
     months_written: dict[str, list[str]]
+    # Raw rows read, by table, then the snapshot's run id and lower-cased subreddit (the verify step's
+    # check that every row a run ingested reached processing).
+    raw_rows_by_run: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class ProcessResult:
             "months_written": self.months_written,
             "output_rows": self.report.output_rows,
             "quality_breaches": self.report.breaches(),
+            "raw_rows_by_run": self.raw_rows_by_run,
         }
 
 
@@ -155,9 +159,11 @@ def process_raw(
     filtered_by_reason: dict[str, int] = {}
     quarantined_by_reason: dict[str, int] = {}
     prepared: list[tuple[_Table, DataFrame | None]] = []
+    raw_rows_by_run: dict[str, dict[str, dict[str, int]]] = {}
     for raw, table, kind in ((raw_posts, PROCESSED_POSTS, "t3"), (raw_comments, PROCESSED_COMMENTS, "t1")):
         if raw is None:
             continue
+        raw_rows_by_run[table.prefix] = _rows_by_run(raw)
         item, excluded = _prepare(raw, table, paths, settings, posts=table is PROCESSED_POSTS)
         text_columns = [c.name for c in table.columns if c.free_text]
         inspect_output(report, table.prefix, item.merged, table.key or "", text_columns)
@@ -181,7 +187,15 @@ def process_raw(
         setattr(report, item.table.prefix, _reconcile(item, excluded, paths, settings.job_run))
     report.enforce()
     months_written = {item.table.prefix: item.months for item, _ in prepared}
-    return ProcessResult(report, filtered_by_reason, quarantined_by_reason, months_written)
+    return ProcessResult(report, filtered_by_reason, quarantined_by_reason, months_written, raw_rows_by_run)
+
+
+def _rows_by_run(raw: DataFrame) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    subreddit = F.lower(F.coalesce(F.col("subreddit_name"), F.lit("")))
+    for row in raw.groupBy("run_id", subreddit.alias("subreddit")).count().collect():
+        counts.setdefault(row["run_id"], {})[row["subreddit"]] = int(row["count"])
+    return counts
 
 
 def _exclusions(excluded: DataFrame) -> DataFrame:

@@ -1,4 +1,9 @@
-"""Where one environment's alarms go: a KMS-encrypted, TLS-only SNS topic with an e-mail subscription."""
+"""Where one environment's alarms go: a KMS-encrypted, TLS-only SNS topic with an e-mail subscription.
+
+The address is the config's ``alarm_email``: written out, or ``ssm:/name`` of an SSM String
+parameter holding it, which CloudFormation reads at deploy time (a dynamic reference), so the
+on-call address lives in the account, not the repository. A missing parameter fails the deploy.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,20 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-__all__ = ["AlarmTopic"]
+__all__ = ["SSM_PREFIX", "AlarmTopic", "email_endpoint"]
 
 _CLOUDWATCH = "cloudwatch.amazonaws.com"
 _EVENTBRIDGE = "events.amazonaws.com"
+
+
+def email_endpoint(email: str) -> str:
+    """The subscription's endpoint: the address, or a dynamic reference to the SSM parameter naming it."""
+    if email.startswith(SSM_PREFIX):
+        return f"{{{{resolve:ssm:{email.removeprefix(SSM_PREFIX)}}}}}"
+    return email
+
+
+SSM_PREFIX = "ssm:"
 
 
 class AlarmTopic(Construct):
@@ -44,7 +59,7 @@ class AlarmTopic(Construct):
             master_key=encryption_key,
             enforce_ssl=True,
         )
-        self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        self.topic.add_subscription(subscriptions.EmailSubscription(email_endpoint(email)))
 
         # A topic policy replaces SNS's default one, so the alarm service must be let in explicitly,
         # and only for alarms of this account.

@@ -2,8 +2,9 @@
 
 The runtime code lives in ``lambdas/ingest`` (handler) and ``lakehouse`` (shared rules); this
 construct packages them without Docker and gives the function exactly the access the code
-exercises: objects under ``posts/`` and ``comments/`` of the raw bucket, under ``ingest/`` of the
-quarantine bucket, GetItem/PutItem on its own table, one secret (which only it may read).
+exercises: objects under ``posts/`` and ``comments/`` of the raw bucket and its own run manifests
+(``runs/*/ingest/``), under ``ingest/`` of the quarantine bucket, GetItem/PutItem on its own table,
+one secret (which only it may read).
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import IngestConfig
+from infra.constructs.dead_letter_queue import dead_letter_queue
 from infra.constructs.encrypted_log_group import EncryptedLogGroup
 from infra.constructs.key_grants import via_service
+from infra.constructs.lambda_defaults import acknowledge_function_defaults
 from infra.constructs.nag import acknowledge, iam5_resource_finding
 from infra.constructs.python_bundling import PipLocalBundling, SourceMapping, pip_bundling, python_lambda_code
 from infra.constructs.stack_secret import StackSecret, restrict_reads, stack_secret
 from lakehouse import metrics
+from lakehouse.pipeline import RUNS_PREFIX, Stage
 from lakehouse.tables import INGEST_QUARANTINE, RAW_COMMENTS, RAW_POSTS
 from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
 
@@ -57,8 +61,10 @@ INGEST_SOURCES: tuple[SourceMapping, ...] = (
     (PROJECT_ROOT / "lambdas" / "ingest", "lambdas/ingest"),
 )
 
+# Each invocation's run manifest: runs/<run_id>/ingest/<subreddit>.json (lakehouse.pipeline).
+INGEST_MANIFESTS = f"{RUNS_PREFIX}*/{Stage.INGEST.value}/*"
+
 _ALARM_PERIOD = cdk.Duration.minutes(5)
-_DLQ_RETENTION = cdk.Duration.days(14)
 _MAX_EVENT_AGE = cdk.Duration.hours(1)
 
 
@@ -135,7 +141,10 @@ class IngestFunction(Construct):
         max_event_age: cdk.Duration = _MAX_EVENT_AGE,
         log_level: str = "INFO",
     ) -> None:
-        """``concurrency`` is how many invocations run at once (the subreddits of one run).
+        """``concurrency`` is how many invocations run at once (the state machine's Map): the Reddit
+        budget is split that many ways, and the function reserves exactly that concurrency, so a
+        retried or overlapping run is throttled (and retried by the state machine) rather than
+        pressing Reddit beyond the budget.
 
         ``reddit_secret_name``: the Reddit credentials created out of band (see
         ``infra.constructs.stack_secret``); ``None`` generates one whose client id and user agent the
@@ -198,20 +207,13 @@ class IngestFunction(Construct):
             removal_policy=removal_policy,
         )
 
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = dead_letter_queue(
             self,
             "DeadLetterQueue",
             queue_name=f"{resource_prefix}-ingest-dead-letters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=_DLQ_RETENTION,
+            of="the ingest function (its on-failure destination)",
+            encryption_key=encryption_key,
             removal_policy=removal_policy,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the on-failure destination of the ingest function; a DLQ of a DLQ adds nothing.",
         )
 
         self.log_group = EncryptedLogGroup(
@@ -259,6 +261,7 @@ class IngestFunction(Construct):
                 architecture=INGEST_ARCHITECTURE,
             ),
             memory_size=settings.memory_mb,
+            reserved_concurrent_executions=concurrency,
             timeout=cdk.Duration.seconds(settings.timeout_seconds),
             role=self.role,
             log_group=self.log_group,
@@ -271,23 +274,7 @@ class IngestFunction(Construct):
         # Lambda checks the destination permission when the invoke config is created: the
         # function (and its invoke config) must wait for the policy.
         self.function.node.add_dependency(self.access_policy)
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        # W3005: lambda.Function always both DependsOn and GetAtt's its role; harmless, not ours to change.
-        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            "python3.12 on purpose: the bundled wheels are resolved for cp312; bump runtime and pip target together.",
-        )
-        tracing_policy = self.role.node.try_find_child("DefaultPolicy")
-        if tracing_policy is None:
-            raise RuntimeError("active tracing no longer adds X-Ray permissions to the role's default policy")
-        acknowledge(
-            tracing_policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Only X-Ray's PutTraceSegments/PutTelemetryRecords live here; X-Ray has no resource-level permissions.",
-        )
+        acknowledge_function_defaults(self.function, self.role)
 
         self.errors_alarm = self._alarm(
             "ErrorsAlarm",
@@ -300,7 +287,8 @@ class IngestFunction(Construct):
             "ThrottlesAlarm",
             f"{function_name}-throttles",
             self.function.metric_throttles(period=_ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
-            "Ingest invocations were throttled (account concurrency exhausted?).",
+            "Ingest invocations were throttled: more than its reserved concurrency at once (overlapping runs?) "
+            "or the account's concurrency is exhausted. The state machine retries them; check for overlapping runs.",
             alarm_topic,
         )
         self.dead_letters_alarm = self._alarm(
@@ -336,6 +324,7 @@ class IngestFunction(Construct):
             environment=self.environment,
             raw_uri=f"s3://{raw_bucket.bucket_name}/",
             quarantine_uri=f"s3://{quarantine_bucket.bucket_name}/",
+            runs_uri=f"s3://{raw_bucket.bucket_name}/{RUNS_PREFIX}",
             cursor_table=self.cursor_table.table_name,
             cursor_uri=None,
             reddit_secret_arn=self.reddit_secret.secret_arn,
@@ -356,7 +345,7 @@ class IngestFunction(Construct):
         quarantine_bucket: s3.IBucket,
     ) -> list[iam.PolicyStatement]:
         """Exactly the calls the code makes, each on the one resource (or prefix) it touches."""
-        raw_prefixes = (f"{RAW_POSTS.prefix}/*", f"{RAW_COMMENTS.prefix}/*")
+        raw_prefixes = (f"{RAW_POSTS.prefix}/*", f"{RAW_COMMENTS.prefix}/*", INGEST_MANIFESTS)
         quarantine_prefixes = (f"{INGEST_QUARANTINE.prefix}/*",)
 
         def via(service: str) -> dict[str, Any]:
@@ -368,7 +357,8 @@ class IngestFunction(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[self.log_group.log_group_arn],
             ),
-            # write_snapshot_set: put the run's parts, list the run's prefix, delete stale parts.
+            # write_snapshot_set: put the run's parts, list the run's prefix, delete stale parts;
+            # and the invocation's run manifest (listed first: a rerun finds it and does nothing).
             iam.PolicyStatement(
                 # GetObject: the invocation reads back the Parquet footers of what it wrote (reconciliation).
                 sid="WriteRawSnapshots",
@@ -442,6 +432,7 @@ class IngestFunction(Construct):
         prefixes = (
             (raw_bucket, RAW_POSTS.prefix),
             (raw_bucket, RAW_COMMENTS.prefix),
+            (raw_bucket, INGEST_MANIFESTS.removesuffix("/*")),
             (quarantine_bucket, INGEST_QUARANTINE.prefix),
         )
         for bucket, name in prefixes:

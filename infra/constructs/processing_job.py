@@ -51,6 +51,7 @@ from infra.constructs.python_wheels import PinnedWheels, WheelTarget, pins_from_
 from infra.constructs.python_zip_asset import PackageSource, PythonZipAsset
 from infra.constructs.stack_secret import StackSecret, restrict_reads, stack_secret
 from lakehouse import metrics
+from lakehouse.pipeline import RUNS_PREFIX, Stage
 from lakehouse.tables import (
     POST_EXCLUSIONS,
     PROCESS_QUARANTINE_PREFIX,
@@ -100,6 +101,8 @@ RAW_PREFIXES = (RAW_POSTS.prefix, RAW_COMMENTS.prefix)
 # glue_jobs.process_posts.io.LakePaths: the processed tables' roots and the job's quarantine root.
 PROCESSED_PREFIXES = (PROCESSED_POSTS.prefix, PROCESSED_COMMENTS.prefix, POST_EXCLUSIONS.prefix)
 QUARANTINE_PREFIX = PROCESS_QUARANTINE_PREFIX
+# The job's run manifests in the raw bucket: runs/<run_id>/process.json (lakehouse.pipeline).
+PROCESS_MANIFESTS = f"{RUNS_PREFIX}*/{Stage.PROCESS.value}.json"
 # "Glue Job State Change" states that mean a run produced nothing (STOPPED is an operator's choice).
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
 # Glue 5 writes a run's driver/executor logs to <prefix>/error and its stdout/stderr to <prefix>/output.
@@ -296,6 +299,7 @@ class ProcessingJob(Construct):
                     metrics_namespace=METRICS_NAMESPACE,
                     environment=environment,
                     pii_key_fingerprint=pii_key_fingerprint or UNCHECKED_FINGERPRINT,
+                    runs_uri=f"s3://{raw_bucket.bucket_name}/{RUNS_PREFIX}",
                 ).to_glue(),
             },
         )
@@ -374,6 +378,21 @@ class ProcessingJob(Construct):
                 actions=output_actions,
                 resources=objects(quarantine_bucket, (QUARANTINE_PREFIX,)),
             ),
+            # record_process_pass: read the run's manifest (a rerun's earlier passes), write it back.
+            iam.PolicyStatement(
+                sid="RecordRunManifest",
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[raw_bucket.arn_for_objects(PROCESS_MANIFESTS)],
+            ),
+            iam.PolicyStatement(
+                sid="EncryptRunManifest",
+                actions=["kms:GenerateDataKey"],
+                resources=[encryption_key.key_arn],
+                conditions={
+                    "StringEquals": via("s3"),
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": bucket_context(raw_bucket)},
+                },
+            ),
             iam.PolicyStatement(
                 sid="DecryptRawObjects",
                 actions=["kms:Decrypt"],
@@ -427,6 +446,11 @@ class ProcessingJob(Construct):
                 for prefix in PROCESSED_PREFIXES
             ),
             (quarantine_bucket, QUARANTINE_PREFIX, "writes run-named quarantine parts under"),
+        )
+        acknowledge(
+            self.access_policy,
+            iam5_resource_finding(self, raw_bucket.arn_for_objects(PROCESS_MANIFESTS)),
+            "The job records each run's counts in runs/<run_id>/process.json; run ids are made per execution.",
         )
         for bucket, prefix, what in prefixes:
             acknowledge(

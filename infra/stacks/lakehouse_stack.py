@@ -1,8 +1,8 @@
 """One environment of the lakehouse, deployed as a single unit.
 
-Later stages (ingest, processing, scoring, orchestration) join this stack as
-constructs beside :class:`LakeStorage`, so grants on the key and buckets never cross
-stack boundaries.
+Every stage joins this stack as a construct beside :class:`LakeStorage`, so grants on the key
+and buckets never cross stack boundaries. The state machine sequences the stages, the schedule
+starts it, and the monitoring watches all of them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.constructs.alarm_topic import AlarmTopic
 from infra.constructs.ingest_function import IngestFunction
-from infra.constructs.ingest_schedule import IngestSchedule
 from infra.constructs.lake_storage import LakeStorage
+from infra.constructs.pipeline_monitoring import PipelineMonitoring
+from infra.constructs.pipeline_schedule import PipelineSchedule
+from infra.constructs.pipeline_state_machine import PipelineStateMachine
 from infra.constructs.processed_catalog import ProcessedCatalog, database_name
 from infra.constructs.processing_job import ProcessingJob
+from infra.constructs.verify_function import VerifyFunction
 
 __all__ = ["LakehouseStack"]
 
@@ -28,9 +31,12 @@ class LakehouseStack(cdk.Stack):
     storage: LakeStorage
     alarms: AlarmTopic
     ingest: IngestFunction
-    ingest_schedule: IngestSchedule
     processing: ProcessingJob
     catalog: ProcessedCatalog
+    verify: VerifyFunction
+    pipeline: PipelineStateMachine
+    schedule: PipelineSchedule
+    monitoring: PipelineMonitoring
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(
@@ -66,8 +72,8 @@ class LakehouseStack(cdk.Stack):
             resource_prefix=config.resource_prefix,
             environment=config.name,
             settings=config.ingest,
-            # The schedule starts every subreddit at once, so they share the Reddit budget evenly.
-            concurrency=len(config.subreddits),
+            # The Map runs this many subreddits at once; they share the Reddit budget evenly.
+            concurrency=config.orchestration.max_concurrency,
             encryption_key=self.storage.key,
             raw_bucket=self.storage.raw_bucket,
             quarantine_bucket=self.storage.quarantine_bucket,
@@ -76,15 +82,6 @@ class LakehouseStack(cdk.Stack):
             removal_policy=removal_policy,
             reddit_secret_name=config.secrets.reddit_secret_name,
         )
-        self.ingest_schedule = IngestSchedule(
-            self,
-            "IngestSchedule",
-            resource_prefix=config.resource_prefix,
-            schedule=config.schedule,
-            subreddits=config.subreddits,
-            function=self.ingest.function,
-        )
-
         self.processing = ProcessingJob(
             self,
             "Processing",
@@ -109,6 +106,66 @@ class LakehouseStack(cdk.Stack):
             removal_policy=removal_policy,
         )
 
+        self.verify = VerifyFunction(
+            self,
+            "Verify",
+            resource_prefix=config.resource_prefix,
+            environment=config.name,
+            encryption_key=self.storage.key,
+            raw_bucket=self.storage.raw_bucket,
+            tolerated_failure_percentage=config.orchestration.tolerated_failure_percentage,
+            ingest_memory_mb=config.ingest.memory_mb,
+            log_retention_days=config.log_retention_days,
+            removal_policy=removal_policy,
+        )
+        self.pipeline = PipelineStateMachine(
+            self,
+            "Pipeline",
+            resource_prefix=config.resource_prefix,
+            environment=config.name,
+            subreddits=config.subreddits,
+            orchestration=config.orchestration,
+            glue=config.glue,
+            ingest_function=self.ingest.function,
+            processing_job_name=self.processing.job.job_name,
+            verify_function=self.verify.function,
+            alarm_topic=self.alarms.topic,
+            encryption_key=self.storage.key,
+            log_retention_days=config.log_retention_days,
+            removal_policy=removal_policy,
+        )
+        self.schedule = PipelineSchedule(
+            self,
+            "Schedule",
+            resource_prefix=config.resource_prefix,
+            config=config.schedule,
+            state_machine=self.pipeline.state_machine,
+            encryption_key=self.storage.key,
+            removal_policy=removal_policy,
+            max_event_age=cdk.Duration.minutes(config.orchestration.execution_timeout_minutes),
+        )
+        self.monitoring = PipelineMonitoring(
+            self,
+            "Monitoring",
+            resource_prefix=config.resource_prefix,
+            environment=config.name,
+            alarm_topic=self.alarms.topic,
+            state_machine=self.pipeline.state_machine,
+            ingest_function=self.ingest.function,
+            verify_function=self.verify.function,
+            processing_job_name=self.processing.job.job_name,
+            scheduler_dead_letter_queue=self.schedule.dead_letter_queue,
+            success_window_hours=config.orchestration.success_window_hours,
+            schedule_enabled=config.schedule.enabled,
+            existing_alarms=[
+                self.ingest.errors_alarm,
+                self.ingest.throttles_alarm,
+                self.ingest.dead_letters_alarm,
+                self.ingest.skipped_alarm,
+                self.processing.quality_alarm,
+            ],
+        )
+
         # Generated names differ per deployment; operators and the local tools read them here.
         outputs = {
             "KeyArn": self.storage.key.key_arn,
@@ -127,6 +184,11 @@ class LakehouseStack(cdk.Stack):
             "GlueDatabaseName": self.catalog.database.database_name,
             "PiiSecretArn": self.processing.pii_secret.secret_arn,
             "ProcessingLogGroupPrefix": self.processing.log_group_prefix,
+            "VerifyFunctionName": self.verify.function.function_name,
+            "StateMachineArn": self.pipeline.state_machine.state_machine_arn,
+            "ScheduleName": self.schedule.schedule.schedule_name,
+            "ScheduleDeadLetterQueueUrl": self.schedule.dead_letter_queue.queue_url,
+            "DashboardName": self.monitoring.dashboard.dashboard_name,
         }
         for output_id, value in outputs.items():
             cdk.CfnOutput(self, output_id, value=value)

@@ -1,4 +1,4 @@
-"""``lakehouse run``: the pipeline's stages in order, locally, against a replay server or real Reddit.
+"""``lakehouse run``: the pipeline's state machine, executed locally, against a replay server or real Reddit.
 
 Sources:
 - ``synthetic[:SEED]``: the synthetic corpus behind an in-process replay server;
@@ -6,9 +6,12 @@ Sources:
 - ``reddit``: real Reddit (REDDIT_CLIENT_ID / REDDIT_CLIENT_SECRET / REDDIT_USER_AGENT), or any
   Reddit-compatible endpoint with ``--reddit-url`` (a replay server started separately).
 
-The lake is a directory: ``raw/``, ``quarantine/``, ``state/`` (cursors). Reruns on the same lake
-are incremental. Each stage runs the code the cloud runs: ingestion calls the ingest Lambda's
-handler once per subreddit, with the environment the CDK stack would give it.
+The lake is a directory: ``raw/``, ``processed/``, ``quarantine/``, ``runs/`` (run manifests),
+``state/`` (cursors, bookmarks), ``logs/``. Reruns on the same lake are incremental; a rerun with
+the same ``--run-id`` redoes only what did not finish. The order of the stages is the synthesized
+state machine's (``lakehouse_tools.local.definition``), walked by
+``lakehouse_tools.local.state_machine``; each task runs the code the cloud runs (see
+:class:`_LocalStages`), with the environment the CDK stack gives it.
 """
 
 from __future__ import annotations
@@ -16,27 +19,34 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 
+from glue_jobs.process_posts.arguments import JobArguments
 from infra.config import EnvironmentConfig, load_environment
+from lakehouse.lake.store import LocalObjectStore
+from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, RunManifests, Stage, check_run_id
+from lakehouse_tools.local.definition import synthesized_definition
+from lakehouse_tools.local.state_machine import LocalStateMachine
 from lakehouse_tools.replay.corpus import Corpus, DirectoryCorpus, open_corpus
 from lakehouse_tools.replay.options import ReplayOptions
 from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
+from lambdas.verify.settings import VerifySettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from lakehouse_tools.replay.server import ReplayServer
 
-STAGES = ("ingest", "process")
+STAGES = tuple(stage.value for stage in Stage)  # --until / --fail-after; the order is the definition's
 DEFAULT_ENV = "dev"
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 # Subreddits ingested at once, as the cloud's concurrent invocations do: while Reddit prepares
@@ -53,7 +63,8 @@ class RunOptions:
     subreddits: tuple[str, ...] | None = None  # None: every subreddit of a replay corpus
     now: float | None = None
     run_id: str | None = None
-    until: str = STAGES[-1]
+    until: str | None = None  # the last stage to run (None: all of them)
+    fail_after: str | None = None  # fail the run just after this stage's writes (drills and tests)
     reddit_url: str | None = None
     replay: ReplayOptions = field(default_factory=ReplayOptions)
     synthetic: Mapping[str, Any] = field(default_factory=dict)
@@ -71,8 +82,9 @@ class RunOptions:
     tune_process: bool = False
 
     def __post_init__(self) -> None:
-        if self.until not in STAGES:
-            raise ValueError(f"--until must be one of {', '.join(STAGES)}, got {self.until!r}")
+        for flag, stage in (("--until", self.until), ("--fail-after", self.fail_after)):
+            if stage is not None and stage not in STAGES:
+                raise ValueError(f"{flag} must be one of {', '.join(STAGES)}, got {stage!r}")
         if self.concurrency < 1:
             raise ValueError(f"--concurrency must be at least 1, got {self.concurrency}")
 
@@ -159,6 +171,7 @@ def ingest_settings(
         environment=config.name,
         raw_uri=str(lake / "raw"),
         quarantine_uri=str(lake / "quarantine"),
+        runs_uri=str(lake / "runs"),
         cursor_table=None,
         cursor_uri=str(lake / "state"),
         reddit_secret_arn=None,
@@ -194,20 +207,29 @@ def _subreddits(options: RunOptions, corpus: Corpus | None, config: EnvironmentC
     return list(config.subreddits)
 
 
-def run(options: RunOptions) -> dict[str, Any]:
-    """Run the stages up to ``options.until``; return the run summary (also what --summary-json writes)."""
+def run(options: RunOptions, *, definition: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Execute the state machine locally, up to ``options.until``; return the run summary (--summary-json).
+
+    ``definition``: the state machine to walk; by default the one the CDK app synthesizes for
+    ``options.env`` (tests hand in an altered copy to show the order is the definition's).
+    """
     started = time.monotonic()
     config = environment_config(options)
+    if definition is None:
+        definition = synthesized_definition(options.env, config_path=options.config_path)
     corpus = _corpus_for(options.source, options.synthetic)
     run_started_at = options.now if options.now is not None else time.time()
-    run_id = options.run_id or "local-" + datetime.fromtimestamp(run_started_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_id = check_run_id(
+        options.run_id or "local-" + datetime.fromtimestamp(run_started_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+    )
+    start_time = datetime.fromtimestamp(run_started_at, UTC).isoformat()
     lake = options.lake.resolve()
     lake.mkdir(parents=True, exist_ok=True)
     replay_options = ReplayOptions(**{**options.replay.__dict__, "now": options.now})
     server_context = _replay_server(corpus, replay_options) if corpus is not None else nullcontext(None)
     summary: dict[str, Any] = {
         "run_id": run_id,
-        "run_started_at": datetime.fromtimestamp(run_started_at, UTC).isoformat(),
+        "run_started_at": start_time,
         "source": options.source,
         "environment": config.name,
         "lake": str(lake),
@@ -217,81 +239,138 @@ def run(options: RunOptions) -> dict[str, Any]:
     with server_context as server:
         base_url = server.url if server is not None else options.reddit_url
         subreddits = _subreddits(options, corpus, config)
-        settings = ingest_settings(options, config, lake, base_url, subreddits)
-        stage_started = time.monotonic()
-        summary["stages"]["ingest"], requests = _ingest(options, settings, lake, subreddits, run_id, run_started_at)
-        summary["timings_seconds"]["ingest"] = round(time.monotonic() - stage_started, 3)
-        summary["reddit_requests"] = requests
+        stages = _LocalStages(
+            options, config, ingest_settings(options, config, lake, base_url, subreddits), lake, run_id
+        )
+        machine = LocalStateMachine(
+            definition,
+            stages.tasks(),
+            max_concurrency=options.concurrency,
+            until=_state_of(options.until),
+            fail_after=_state_of(options.fail_after),
+            around=stages.environments(),
+        )
+        execution = machine.start(
+            {"run_id": run_id, "subreddits": subreddits, "run_started_at": start_time},
+            name=run_id,
+            start_time=start_time,
+        )
         if server is not None:
             summary["replay_server"] = server.stats()
-    if STAGES.index(options.until) >= STAGES.index("process"):
-        stage_started = time.monotonic()
-        summary["stages"]["process"] = _process(lake, run_id, run_started_at)
-        summary["timings_seconds"]["process"] = round(time.monotonic() - stage_started, 3)
+    summary["states"] = execution.states
+    summary["execution"] = {"status": execution.status, "error": execution.error, "cause": execution.cause}
+    for state in execution.durations:
+        if (stage := Stage.of_state(state)) is not None:
+            summary["stages"][stage.value] = stages.summaries.get(stage, {"placeholder": True})
+            summary["timings_seconds"][stage.value] = execution.durations[state]
+    summary["reddit_requests"] = dict(sorted(stages.requests.items()))
     if isinstance(corpus, DirectoryCorpus):
         summary["corpus"] = {"posts": corpus.post_count, "unlisted_posts": len(corpus.unlisted)}
     summary["reconciliation"] = _reconcile(summary["stages"])
     summary["timings_seconds"]["total"] = round(time.monotonic() - started, 3)
+    # The verify step judges failed subreddits against the environment's tolerance; a run stopped
+    # before it (--until) is ok only if none failed.
+    unjudged = Stage.VERIFY.value not in summary["stages"] and summary["stages"].get("ingest", {}).get("failed")
     summary["ok"] = (
-        not summary["stages"]["ingest"]["failed"]
-        and "error" not in summary["stages"].get("process", {})
+        execution.status == "SUCCEEDED"
+        and not unjudged
         and all(check["balanced"] for check in summary["reconciliation"].values())
     )
     return summary
 
 
-def _process(lake: Path, run_id: str, run_started_at: float) -> dict[str, Any]:
-    """The Glue job's code on Spark local mode; a gate breach or an unreadable table is reported, not raised."""
-    from glue_jobs.process_posts.io import ProcessedTableUnreadable
-    from glue_jobs.process_posts.local_entry import run_local
-    from glue_jobs.process_posts.quality import DataQualityError
-
-    try:
-        return run_local(lake, job_run=run_id, now_epoch=run_started_at)
-    except DataQualityError as breach:
-        return {"error": str(breach), "quality_breaches": breach.breaches}
-    except ProcessedTableUnreadable as unreadable:
-        return {"error": str(unreadable)}
+def _state_of(stage: str | None) -> str | None:
+    return None if stage is None else Stage(stage).state_name
 
 
-def _ingest(
-    options: RunOptions,
-    settings: RuntimeSettings,
-    lake: Path,
-    subreddits: list[str],
-    run_id: str,
-    run_started_at: float,
-) -> tuple[dict[str, Any], dict[str, int]]:
-    env = settings.to_env()
-    # What CloudWatch would receive (structured logs and EMF metrics) goes to a file in the lake.
-    log_path = lake / "logs" / run_id / "ingest.jsonl"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    totals: Counter[str] = Counter()
-    requests: Counter[str] = Counter()
-    per_subreddit: dict[str, Any] = {}
-    failed: dict[str, str] = {}
-    skipped: dict[str, str] = {}
-    written: Counter[str] = Counter()
-    with _environment(env), log_path.open("a", encoding="utf-8") as log, _logs_to(log), redirect_stdout(log):
-        from lambdas.ingest.handler import handler, tune_process  # imported in _logs_to, in the function's env
+class _LocalStages:
+    """Each task state of the definition, implemented by the code the cloud runs, in-process.
 
-        if options.tune_process:
-            tune_process()
+    Ingest calls the ingest Lambda's handler per subreddit (the Map's iterations, concurrently)
+    with the environment the stack gives it; Process runs the Glue job's code on Spark local
+    mode; Verify calls the verify Lambda's handler; the failure notice goes to the lake's logs and
+    stderr instead of SNS. Each stage's logs (what CloudWatch would get) go to
+    ``logs/<run_id>/<stage>.jsonl`` in the lake.
+    """
 
-        context = cast("LambdaContext", _LambdaContext())  # the attributes Powertools reads, duck-typed
+    def __init__(
+        self, options: RunOptions, config: EnvironmentConfig, settings: RuntimeSettings, lake: Path, run_id: str
+    ) -> None:
+        self.options, self.config, self.settings, self.lake, self.run_id = options, config, settings, lake, run_id
+        self.summaries: dict[Stage, dict[str, Any]] = {}
+        self.requests: Counter[str] = Counter()
+        self._ingested: dict[str, dict[str, Any] | str] = {}
+        self._lock = threading.Lock()
+        self._ingest_handler: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
+        self._process_passes = 0
 
-        def invoke(subreddit: str) -> dict[str, Any]:
-            return handler({"run_id": run_id, "subreddit": subreddit, "run_started_at": run_started_at}, context)
+    def tasks(self) -> dict[str, Callable[[Any], Any]]:
+        return {
+            INGEST_ITERATION_STATE: self.ingest_subreddit,
+            Stage.PROCESS.state_name: self.process,
+            Stage.VERIFY.state_name: self.verify,
+            NOTIFY_STATE: self.notify,
+        }
 
-        for subreddit, output in _each(invoke, subreddits, options.concurrency):
-            if isinstance(output, Exception):  # one subreddit's failure must not hide the others' results
-                failed[subreddit] = f"{type(output).__name__}: {output}"
+    def environments(self) -> dict[str, Callable[[], AbstractContextManager[Any]]]:
+        return {Stage.INGEST.state_name: self._ingest_environment, Stage.VERIFY.state_name: self._verify_environment}
+
+    def _log(self, stage: Stage) -> TextIO:
+        path = self.lake / "logs" / self.run_id / f"{stage.value}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("a", encoding="utf-8")
+
+    # ---------------------------------------------------------------- ingest
+
+    @contextmanager
+    def _ingest_environment(self) -> Iterator[None]:
+        """The function's environment and log stream for the whole Map (its iterations run in threads)."""
+        with (
+            _environment(self.settings.to_env()),
+            self._log(Stage.INGEST) as log,
+            _logs_to(log, _ingest_loggers),
+            redirect_stdout(log),
+        ):
+            from lambdas.ingest.handler import handler, tune_process  # imported in _logs_to, in the function's env
+
+            if self.options.tune_process:
+                tune_process()
+            self._ingest_handler = handler
+            try:
+                yield
+            finally:
+                self.summaries[Stage.INGEST] = self._ingest_summary()
+
+    def ingest_subreddit(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        event = dict(parameters["Payload"])
+        assert self._ingest_handler is not None, "the Ingest state's environment was not entered"
+        try:
+            output = self._ingest_handler(event, cast("LambdaContext", _LambdaContext()))
+        except Exception as exc:  # recorded for the summary; the state machine's Catch records it too
+            with self._lock:
+                self._ingested[event["subreddit"]] = f"{type(exc).__name__}: {exc}"
+            raise
+        with self._lock:
+            self._ingested[event["subreddit"]] = output
+            if not output.get("recorded"):
+                self.requests.update(output["requests"])
+        return {"Payload": output, "StatusCode": 200}
+
+    def _ingest_summary(self) -> dict[str, Any]:
+        totals: Counter[str] = Counter()
+        written: Counter[str] = Counter()
+        per_subreddit: dict[str, Any] = {}
+        failed: dict[str, str] = {}
+        skipped: dict[str, str] = {}
+        for subreddit, output in self._ingested.items():
+            if isinstance(output, str):  # one subreddit's failure must not hide the others' results
+                failed[subreddit] = output
                 continue
             totals.update(output["counts"])
             totals["cap_hits"] += int(output["cap_hit"])
             totals["rate_limit_waits"] += output["rate_limit_waits"]
             totals["retries"] += output["retries"]
-            requests.update(output["requests"])
+            totals["recorded"] += int(bool(output.get("recorded")))
             reconciliation = output["reconciliation"]
             written.update({key: reconciliation[key] for key in ("received", "raw_rows", "quarantined", "duplicates")})
             written["unbalanced"] += int(not reconciliation["balanced"])
@@ -300,34 +379,94 @@ def _ingest(
                 **output["counts"],
                 "cap_hit": output["cap_hit"],
                 "budget_exhausted": output["budget_exhausted"],
-                "requests": sum(output["requests"].values()),
+                "requests": 0 if output.get("recorded") else sum(output["requests"].values()),
+                "recorded": bool(output.get("recorded")),
             }
             if output["status"] == "skipped":
                 skipped[subreddit] = output["error"]
             elif output["status"] != "ok":
                 failed[subreddit] = output["error"] or output["status"]
-    stage = {
-        "subreddits": len(subreddits),
-        **dict(sorted(totals.items())),
-        "written": dict(written),
-        "failed": failed,
-        "skipped": skipped,
-        "by_subreddit": per_subreddit,
-    }
-    return stage, dict(sorted(requests.items()))
+        return {
+            "subreddits": len(self._ingested),
+            **dict(sorted(totals.items())),
+            "written": dict(written),
+            "failed": failed,
+            "skipped": skipped,
+            "by_subreddit": per_subreddit,
+        }
+
+    # ---------------------------------------------------------------- process
+
+    def process(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """The Glue job's code on Spark local mode; answers as ``glue:startJobRun.sync`` does (the job run)."""
+        from glue_jobs.process_posts.io import ProcessedTableUnreadable
+        from glue_jobs.process_posts.local_entry import run_local
+        from glue_jobs.process_posts.quality import DataQualityError
+
+        arguments = parameters["Arguments"]
+        run_id = arguments[JobArguments.flag("run_id")]
+        started_at = datetime.fromisoformat(arguments[JobArguments.flag("run_started_at")].replace("Z", "+00:00"))
+        self._process_passes += 1
+        job_run_id = f"local-{run_id}-{self._process_passes}"
+        started = time.monotonic()
+        try:
+            counts = run_local(self.lake, job_run=run_id, now_epoch=started_at.timestamp(), job_run_id=job_run_id)
+        except DataQualityError as breach:
+            self.summaries[Stage.PROCESS] = {"error": str(breach), "quality_breaches": breach.breaches}
+            raise
+        except ProcessedTableUnreadable as unreadable:
+            self.summaries[Stage.PROCESS] = {"error": str(unreadable)}
+            raise
+        self.summaries[Stage.PROCESS] = counts
+        return {"Id": job_run_id, "JobRunState": "SUCCEEDED", "ExecutionTime": round(time.monotonic() - started)}
+
+    # ---------------------------------------------------------------- verify
+
+    @contextmanager
+    def _verify_environment(self) -> Iterator[None]:
+        settings = VerifySettings(
+            environment=self.config.name,
+            runs_uri=str(self.lake / "runs"),
+            tolerated_failure_percentage=self.config.orchestration.tolerated_failure_percentage,
+            ingest_memory_mb=self.config.ingest.memory_mb,
+        )
+        with (
+            _environment(settings.to_env()),
+            self._log(Stage.VERIFY) as log,
+            _logs_to(log, _verify_loggers),
+            redirect_stdout(log),
+        ):
+            yield
+
+    def verify(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        from lambdas.verify.handler import handler
+
+        try:
+            output = handler(dict(parameters["Payload"]), cast("LambdaContext", _LambdaContext()))
+        finally:
+            recorded = RunManifests(LocalObjectStore(self.lake / "runs")).read(self.run_id, Stage.VERIFY)
+            self.summaries[Stage.VERIFY] = recorded or {"error": "the verify step wrote no manifest"}
+        return {"Payload": output, "StatusCode": 200}
+
+    # ---------------------------------------------------------------- failure notice
+
+    def notify(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """SNS's stand-in: the notice goes to ``logs/<run_id>/notifications.jsonl`` and stderr."""
+        notice = {"subject": parameters.get("Subject"), "message": parameters["Message"]}
+        with (self.lake / "logs" / self.run_id / "notifications.jsonl").open("a", encoding="utf-8") as log:
+            log.write(json.dumps(notice) + "\n")
+        print(f"NOTIFY {notice['subject']}: {notice['message']}", file=sys.stderr)
+        return {"MessageId": f"local-{self.run_id}"}
 
 
 @contextmanager
-def _logs_to(stream: TextIO) -> Iterator[None]:
-    """Point the ingest function's log handlers at ``stream`` for a run, as CloudWatch takes stdout.
+def _logs_to(stream: TextIO, loggers_of: Callable[[], list[logging.Logger]]) -> Iterator[None]:
+    """Point a function's log handlers at ``stream`` for a run, as CloudWatch takes stdout.
 
     Powertools binds a handler to the ``sys.stdout`` of the moment it builds it (the first import),
     so a second run in the same process would otherwise log into the first run's closed file.
     """
-    from lambdas.ingest import handler, ingest  # Powertools reads its settings (the environment) here
-
-    loggers = [logging.getLogger(handler.logger.name), ingest.logger]
-    handlers = [h for log in loggers for h in log.handlers if isinstance(h, logging.StreamHandler)]
+    handlers = [h for log in loggers_of() for h in log.handlers if isinstance(h, logging.StreamHandler)]
     previous = [h.setStream(stream) for h in handlers]
     try:
         yield
@@ -337,26 +476,20 @@ def _logs_to(stream: TextIO) -> Iterator[None]:
                 h.setStream(old)
 
 
-def _each(
-    invoke: Callable[[str], dict[str, Any]], subreddits: list[str], concurrency: int
-) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
-    """Each subreddit with its invocation's output or exception, in the order asked, ``concurrency`` at a time."""
+def _ingest_loggers() -> list[logging.Logger]:
+    from lambdas.ingest import handler, ingest  # Powertools reads its settings (the environment) here
 
-    def attempt(subreddit: str) -> dict[str, Any] | Exception:
-        try:
-            return invoke(subreddit)
-        except Exception as exc:
-            return exc
+    return [logging.getLogger(handler.logger.name), ingest.logger]
 
-    if concurrency <= 1 or len(subreddits) <= 1:
-        yield from zip(subreddits, map(attempt, subreddits), strict=True)
-        return
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(subreddits))) as pool:
-        yield from zip(subreddits, pool.map(attempt, subreddits), strict=True)
+
+def _verify_loggers() -> list[logging.Logger]:
+    from lambdas.verify import handler
+
+    return [logging.getLogger(handler.logger.name)]
 
 
 def _reconcile(stages: Mapping[str, Any]) -> dict[str, Any]:
-    checks = {"ingest": _reconcile_ingest(stages["ingest"])}
+    checks = {"ingest": _reconcile_ingest(stages["ingest"])} if "ingest" in stages else {}
     process = stages.get("process")
     if process and "error" not in process:
         for table in ("posts", "comments"):
@@ -366,6 +499,9 @@ def _reconcile(stages: Mapping[str, Any]) -> dict[str, Any]:
                 "+ superseded snapshots",
                 **counts,
             }
+    # The verify step's checks across stages (coverage, each stage's balance, raw -> process).
+    for name, check in stages.get("verify", {}).get("checks", {}).items():
+        checks[f"verify_{name}"] = {"balanced": check["ok"], **check}
     return checks
 
 

@@ -1,7 +1,10 @@
 """The ingest Lambda: parse the event, build the clients once per container, run ``ingest_subreddit``.
 
 Event: ``{"run_id": ..., "subreddit": ..., "run_started_at": ISO-8601 or epoch}``.
-Output: counts, the objects written and the Reddit requests by path (see ``IngestResult``).
+Output: counts, the objects written and the Reddit requests by path (see ``IngestResult``), and
+``manifest``: where the same output is recorded for the run (``lakehouse.pipeline``). An
+invocation that finds its manifest (a rerun or redrive of a run whose subreddit is done) returns
+it with ``recorded: true`` and asks nothing of Reddit.
 
 Thread-safe, so the local run can invoke it for several subreddits at once as the cloud does
 (one container each): clients are cached per thread, log keys are set per thread, and every
@@ -26,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakehouse.lake.store import ObjectStore, open_store
 from lakehouse.metrics import ENVIRONMENT_DIMENSION, INGEST_SERVICE, NAMESPACE, IngestMetric
+from lakehouse.pipeline import RunManifests, Stage
 from lambdas.ingest.cursors import CursorStore, DynamoCursorStore, LakeCursorStore
 from lambdas.ingest.ingest import IngestRequest, IngestResult, ingest_subreddit
 from lambdas.ingest.reddit_gateway import (
@@ -49,6 +53,7 @@ class _Clients:
 
     raw: ObjectStore
     quarantine: ObjectStore
+    runs: RunManifests
     cursors: CursorStore
     reddit: RedditConnection
 
@@ -97,7 +102,7 @@ def clear_clients() -> None:
 
 
 def _connect(settings: RuntimeSettings) -> _Clients:
-    s3 = _aws_client("s3") if "s3://" in settings.raw_uri + settings.quarantine_uri else None
+    s3 = _aws_client("s3") if "s3://" in settings.raw_uri + settings.quarantine_uri + settings.runs_uri else None
     cursors: CursorStore
     if settings.cursor_table:
         cursors = DynamoCursorStore(_aws_client("dynamodb"), settings.cursor_table)
@@ -107,6 +112,7 @@ def _connect(settings: RuntimeSettings) -> _Clients:
     return _Clients(
         raw=open_store(settings.raw_uri, s3_client=s3),
         quarantine=open_store(settings.quarantine_uri, s3_client=s3),
+        runs=RunManifests(open_store(settings.runs_uri, s3_client=s3)),
         cursors=cursors,
         reddit=connect(_credentials(settings), base_url=settings.reddit_base_url),
     )
@@ -156,6 +162,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.thread_safe_append_keys(run_id=request.run_id, subreddit=request.subreddit)
     settings = RuntimeSettings.from_env()
     clients = _clients(settings)
+    recorded = clients.runs.read(request.run_id, Stage.INGEST, request.subreddit)
+    if recorded is not None:
+        logger.info("already ingested for this run: returning its manifest", extra={"status": recorded["status"]})
+        return recorded | {
+            "manifest": clients.runs.uri(request.run_id, Stage.INGEST, request.subreddit),
+            "recorded": True,
+        }
     log = RequestLog()
     clients.reddit.track(log)
     gateway = RedditGateway(
@@ -172,9 +185,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         quarantine=clients.quarantine,
         cursors=clients.cursors,
     )
+    output = result.to_output()
+    # Written only now, after the data and the cursor: a crash before this line re-runs the invocation.
+    manifest = clients.runs.write(request.run_id, Stage.INGEST, output, part=request.subreddit)
     _publish_metrics(result, settings.environment)
-    logger.info("ingested", extra=result.to_output() | {"objects": len(result.objects)})
-    return result.to_output()
+    logger.info("ingested", extra=output | {"objects": len(result.objects)})
+    return output | {"manifest": manifest, "recorded": False}
 
 
 def tune_process() -> None:

@@ -41,6 +41,7 @@ from lakehouse.lake.zones import (
     stored_rows,
     write_snapshot_set,
 )
+from lakehouse.pipeline import check_run_id
 from lambdas.ingest.cursors import Cursor, CursorStore, RecentPost
 from lambdas.ingest.reddit_gateway import (
     BudgetExhausted,
@@ -87,7 +88,8 @@ class IngestRequest:
             started_at = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
             if started_at.tzinfo is None:
                 started_at = started_at.replace(tzinfo=UTC)
-        return cls(run_id=str(event["run_id"]), subreddit=str(event["subreddit"]), run_started_at=started_at)
+        run_id = check_run_id(str(event["run_id"]))
+        return cls(run_id=run_id, subreddit=str(event["subreddit"]), run_started_at=started_at)
 
 
 @dataclass
@@ -114,6 +116,8 @@ class IngestResult:
     retries: int = 0
     duration_seconds: float = 0.0
     reconciliation: dict[str, Any] = field(default_factory=dict)
+    # created_utc of the newest post this run wrote (the verify step's freshness), None if it wrote none.
+    newest_post_created_utc: float | None = None
 
     def to_output(self) -> dict[str, Any]:
         """The state machine's view: counts, the objects written, and what was asked of Reddit."""
@@ -142,6 +146,7 @@ class IngestResult:
             "retries": self.retries,
             "duration_seconds": round(self.duration_seconds, 3),
             "reconciliation": self.reconciliation,
+            "newest_post_created_utc": self.newest_post_created_utc,
         }
 
 
@@ -407,6 +412,7 @@ class _Invocation:
             result.objects += [store.uri.rstrip("/") + "/" + key for key in keys]
             written[table] = stored_rows(store, keys)
         result.posts_written = len(post_rows)
+        result.newest_post_created_utc = max((row["created_utc"] for row in post_rows), default=None)
         result.comments = len(snapshot.comments)
         result.quarantined = len(bad)
         result.duplicates = snapshot.received["duplicate"]

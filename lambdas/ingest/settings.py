@@ -86,6 +86,7 @@ class RuntimeSettings:
     environment: str  # the metrics' environment dimension: dev and prod may share an account and region
     raw_uri: str
     quarantine_uri: str
+    runs_uri: str  # the run manifests (lakehouse.pipeline): what each invocation hands the state machine
     cursor_table: str | None
     cursor_uri: str | None
     reddit_secret_arn: str | None
@@ -102,6 +103,7 @@ class RuntimeSettings:
             "LAKEHOUSE_ENVIRONMENT": self.environment,
             "RAW_URI": self.raw_uri,
             "QUARANTINE_URI": self.quarantine_uri,
+            "RUNS_URI": self.runs_uri,
             "CURSOR_TABLE": self.cursor_table or "",
             "CURSOR_URI": self.cursor_uri or "",
             "REDDIT_SECRET_ARN": self.reddit_secret_arn or "",
@@ -129,6 +131,7 @@ class RuntimeSettings:
             environment=reader.text("LAKEHOUSE_ENVIRONMENT"),
             raw_uri=reader.text("RAW_URI"),
             quarantine_uri=reader.text("QUARANTINE_URI"),
+            runs_uri=reader.text("RUNS_URI"),
             cursor_table=reader.optional("CURSOR_TABLE"),
             cursor_uri=reader.optional("CURSOR_URI"),
             reddit_secret_arn=reader.optional("REDDIT_SECRET_ARN"),

@@ -33,8 +33,13 @@ def test_cdk_json_defines_dev_and_prod(context: dict[str, Any]) -> None:
     assert not dev.retain_data
     assert prod.retain_data
     assert "dataengineering" in dev.subreddits
-    assert dev.schedule == "rate(1 hour)"
-    assert prod.schedule == "rate(15 minutes)"
+    assert dev.schedule.expression == "rate(1 hour)"
+    assert prod.schedule.expression == "rate(15 minutes)"
+    assert dev.schedule.enabled
+    assert prod.schedule.enabled
+    # Prod's alarms reach a real address, read from SSM at deploy time (not a placeholder in the repo).
+    assert prod.alarm_email.startswith("ssm:/")
+    assert dev.orchestration.max_concurrency <= len(dev.subreddits)
     assert dev.ingest.requests_per_minute <= 100
     assert dev.glue.number_of_workers < prod.glue.number_of_workers
     assert 0 < dev.glue.timeout_minutes <= prod.glue.timeout_minutes
@@ -129,9 +134,30 @@ def test_an_environment_that_retains_data_must_pin_its_pii_key(context: dict[str
         load_environments(context)
 
 
+@pytest.mark.parametrize(
+    "address", ["lakehouse-alerts-prod@example.com", "oncall@alerts.example.org", "me@team.test", "a@b.invalid"]
+)
+def test_an_environment_that_retains_data_refuses_a_placeholder_alarm_address(
+    context: dict[str, Any], address: str
+) -> None:
+    """As prod had it: alarms mailed to example.com wake nobody, so a retained environment may not deploy."""
+    context["environments"]["prod"]["alarm_email"] = address
+    with pytest.raises(ConfigError, match=r"^context\.environments\.prod\.alarm_email: .* is a placeholder address"):
+        load_environments(context)
+
+
+def test_a_placeholder_alarm_address_is_allowed_where_nothing_is_retained(context: dict[str, Any]) -> None:
+    assert load_environment(context, "dev").alarm_email.endswith("@example.com")
+    context["environments"]["prod"]["alarm_email"] = "data-oncall@corp.io"
+    assert load_environment(context, "prod").alarm_email == "data-oncall@corp.io"
+
+
 def test_the_rule_follows_the_removal_policy_not_the_name(context: dict[str, Any]) -> None:
     """A dev that starts retaining data needs referenced secrets too."""
     context["environments"]["dev"]["removal_policy"] = "retain"
+    with pytest.raises(ConfigError, match=r"dev\.alarm_email: .* is a placeholder address"):
+        load_environments(context)
+    context["environments"]["dev"]["alarm_email"] = "ssm:/reddit-lakehouse/dev/alarm-email"
     with pytest.raises(ConfigError, match=r"dev\.secrets\.reddit_secret_name: an environment that retains data"):
         load_environments(context)
 
@@ -182,10 +208,17 @@ def test_optional_values_may_be_null_or_absent(context: dict[str, Any]) -> None:
         (("subreddits",), [], r"dev\.subreddits: expected a non-empty list"),
         (("subreddits",), ["python", "Python"], r"dev\.subreddits: duplicate entries \['python'\]"),
         (("subreddits",), ["r/python"], r"dev\.subreddits\[0\]: 'r/python' is not a subreddit name"),
-        (("schedule",), "every hour", r"dev\.schedule: 'every hour' is not an EventBridge expression"),
-        (("schedule",), "rate(1 hours)", r"dev\.schedule"),
+        (("schedule", "expression"), "every hour", r"dev\.schedule\.expression: 'every hour' is not a Scheduler"),
+        (("schedule", "expression"), "rate(1 hours)", r"dev\.schedule\.expression"),
+        (("schedule", "time_zone"), "Berlin time", r"dev\.schedule\.time_zone: 'Berlin time' is not an IANA"),
+        (("schedule", "enabled"), "yes", r"dev\.schedule\.enabled: expected true or false, got str"),
+        (("orchestration", "max_concurrency"), 41, r"dev\.orchestration\.max_concurrency: 41 must be between 1"),
+        (("orchestration", "max_concurrency"), 7, r"max_concurrency: 7 exceeds the 6 subreddits"),
+        (("orchestration", "tolerated_failure_percentage"), 101, r"tolerated_failure_percentage: 101 must be"),
+        (("orchestration", "success_window_hours"), 169, r"success_window_hours: 169 must be between 1 and 168"),
         (("removal_policy",), "snapshot", r"dev\.removal_policy: 'snapshot' must be 'destroy' or 'retain'"),
         (("alarm_email",), "nobody", r"dev\.alarm_email: 'nobody' is not an e-mail address"),
+        (("alarm_email",), "ssm:no-slash", r"dev\.alarm_email: 'ssm:no-slash' is not an e-mail address"),
         (("log_retention_days",), 10, r"dev\.log_retention_days: 10 is not a CloudWatch Logs retention"),
         (("ingest", "requests_per_minute"), 120, r"dev\.ingest\.requests_per_minute: 120 must be between 1 and 100"),
         (("ingest", "timeout_seconds"), "600", r"dev\.ingest\.timeout_seconds: expected an integer, got str"),

@@ -18,6 +18,7 @@ from aws_cdk import assertions, cx_api
 from aws_cdk.assertions import Capture, Match
 
 from infra.config import EnvironmentConfig
+from infra.constructs.alarm_topic import email_endpoint
 from lakehouse import metrics
 from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
 from tests.infra.templates import (
@@ -60,9 +61,13 @@ REGION = "us-east-1"
 def _share(config: EnvironmentConfig) -> RequestShare:
     return RequestShare.plan(
         total_requests_per_minute=config.ingest.requests_per_minute,
-        concurrency=len(config.subreddits),
+        concurrency=config.orchestration.max_concurrency,
         timeout_seconds=config.ingest.timeout_seconds,
     )
+
+
+def _dead_letter_queue(template: assertions.Template, config: EnvironmentConfig) -> tuple[str, dict[str, Any]]:
+    return one(template, "AWS::SQS::Queue", {"QueueName": f"{config.resource_prefix}-ingest-dead-letters"})
 
 
 def _reddit_secret_arns(template: assertions.Template, config: EnvironmentConfig) -> tuple[Any, Any]:
@@ -157,6 +162,7 @@ def test_environment_names_the_zones_table_secret_and_request_budget(
     references: dict[str, Any] = {
         "RAW_URI": {"Fn::Join": ["", ["s3://", {"Ref": bucket_logging_to(template, "raw/")}, "/"]]},
         "QUARANTINE_URI": {"Fn::Join": ["", ["s3://", {"Ref": bucket_logging_to(template, "quarantine/")}, "/"]]},
+        "RUNS_URI": {"Fn::Join": ["", ["s3://", {"Ref": bucket_logging_to(template, "raw/")}, "/runs/"]]},
         "CURSOR_TABLE": {"Ref": one(template, "AWS::DynamoDB::Table")[0]},
         "REDDIT_SECRET_ARN": _reddit_secret_arns(template, config)[0],
     }
@@ -164,6 +170,7 @@ def test_environment_names_the_zones_table_secret_and_request_budget(
         environment=config.name,
         raw_uri="<raw>",
         quarantine_uri="<quarantine>",
+        runs_uri="<runs>",
         cursor_table="<table>",
         cursor_uri=None,
         reddit_secret_arn="<secret>",
@@ -197,6 +204,7 @@ def test_environment_is_what_the_handler_settings_parse(
     stand_ins = {
         "RAW_URI": "s3://raw-bucket/",
         "QUARANTINE_URI": "s3://quarantine-bucket/",
+        "RUNS_URI": "s3://raw-bucket/runs/",
         "CURSOR_TABLE": "cursor-table",
         "REDDIT_SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:111122223333:secret:reddit-AbCdEf",
     }
@@ -206,7 +214,9 @@ def test_environment_is_what_the_handler_settings_parse(
     share = _share(config)
     assert settings.max_requests == share.max_requests
     assert settings.requests_per_minute is not None
-    assert settings.requests_per_minute * len(config.subreddits) <= config.ingest.requests_per_minute
+    # The Map runs max_concurrency invocations at once, and the function reserves no more than that.
+    assert settings.requests_per_minute * config.orchestration.max_concurrency <= config.ingest.requests_per_minute
+    assert function["Properties"]["ReservedConcurrentExecutions"] == config.orchestration.max_concurrency
     # Paced requests end well inside the timeout.
     assert settings.max_requests / settings.requests_per_minute * 60 <= config.ingest.timeout_seconds * 0.8 or (
         settings.max_requests == 12
@@ -322,7 +332,12 @@ def test_s3_access_is_scoped_to_the_prefixes_ingest_writes(
     raw_id = bucket_logging_to(template, "raw/")
     quarantine_id = bucket_logging_to(template, "quarantine/")
     grants = _grants(role_statements(template, _role_id(template)))
-    written = [_objects(raw_id, "posts"), _objects(raw_id, "comments"), _objects(quarantine_id, "ingest")]
+    written = [
+        _objects(raw_id, "posts"),
+        _objects(raw_id, "comments"),
+        _objects(raw_id, "runs/*/ingest"),  # its run manifests, and no other stage's
+        _objects(quarantine_id, "ingest"),
+    ]
     for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):  # GetObject: footers read back
         resources = _resources(grants[action])
         assert len(resources) == len(written)
@@ -331,7 +346,7 @@ def test_s3_access_is_scoped_to_the_prefixes_ingest_writes(
         statement["Resource"]["Fn::GetAtt"][0]: sorted(statement["Condition"]["StringLike"]["s3:prefix"])
         for statement in grants["s3:ListBucket"]
     }
-    assert listings == {raw_id: ["comments/*", "posts/*"], quarantine_id: ["ingest/*"]}
+    assert listings == {raw_id: ["comments/*", "posts/*", "runs/*/ingest/*"], quarantine_id: ["ingest/*"]}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -342,7 +357,7 @@ def test_table_secret_queue_and_log_grants_name_their_one_resource(
     grants = _grants(role_statements(template, _role_id(template)))
     table_id, _ = one(template, "AWS::DynamoDB::Table")
     _, secret_grant = _reddit_secret_arns(template, config)
-    queue_id, _ = one(template, "AWS::SQS::Queue")
+    queue_id, _ = _dead_letter_queue(template, config)
     log_group = log_group_arn(template, _log_group_name(config))
     expected = {
         "dynamodb:GetItem": [{"Fn::GetAtt": [table_id, "Arn"]}],
@@ -385,7 +400,7 @@ def test_failed_async_invocations_land_in_an_encrypted_tls_only_queue(
 ) -> None:
     template, config = templates[env], configs[env]
     function_id, _ = ingest_function(template)
-    queue_id, queue = one(template, "AWS::SQS::Queue")
+    queue_id, queue = _dead_letter_queue(template, config)
     assert queue["Properties"]["KmsMasterKeyId"] == key_arn(template)
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert queue["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
@@ -421,7 +436,7 @@ def test_errors_throttles_and_dead_letters_alarm_the_topic(
 ) -> None:
     template = templates[env]
     function_id, _ = ingest_function(template)
-    queue_id, _ = one(template, "AWS::SQS::Queue")
+    queue_id, _ = _dead_letter_queue(template, configs[env])
     topic_id, _ = one(template, "AWS::SNS::Topic")
     prefix = configs[env].resource_prefix
     common = {
@@ -498,7 +513,7 @@ def test_alarm_topic_is_encrypted_tls_only_and_mails_the_operator(
     topic_id, _ = one(template, "AWS::SNS::Topic", {"TopicName": topic_name, "KmsMasterKeyId": key_arn(template)})
     template.has_resource_properties(
         "AWS::SNS::Subscription",
-        {"TopicArn": {"Ref": topic_id}, "Protocol": "email", "Endpoint": config.alarm_email},
+        {"TopicArn": {"Ref": topic_id}, "Protocol": "email", "Endpoint": email_endpoint(config.alarm_email)},
     )
     template.has_resource_properties(
         "AWS::SNS::TopicPolicy",
@@ -583,5 +598,6 @@ def test_ingest_acknowledges_only_these_findings_each_with_a_reason(
         f"AwsSolutions-IAM5[Resource::<{raw_id}.Arn>/posts/*]",
         f"AwsSolutions-IAM5[Resource::<{raw_id}.Arn>/comments/*]",
         f"AwsSolutions-IAM5[Resource::<{quarantine_id}.Arn>/ingest/*]",
+        f"AwsSolutions-IAM5[Resource::<{raw_id}.Arn>/runs/*/ingest/*]",
     }
     assert all(len(reason) > 20 for reason in acknowledged.values()), acknowledged

@@ -56,6 +56,7 @@ def test_the_fingerprint_is_a_job_argument_read_back_by_the_entry_point() -> Non
         metrics_namespace="RedditLakehouse",
         environment="prod",
         pii_key_fingerprint=key_fingerprint(KEY),
+        runs_uri="s3://raw/runs/",
     )
     glue = arguments.to_glue()
     assert glue["--pii_key_fingerprint"] == key_fingerprint(KEY)

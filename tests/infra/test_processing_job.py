@@ -16,7 +16,7 @@ import pytest
 from aws_cdk import assertions, cx_api
 from aws_cdk.assertions import Match
 
-from glue_jobs.process_posts.arguments import UNCHECKED_FINGERPRINT, JobArguments
+from glue_jobs.process_posts.arguments import UNCHECKED_FINGERPRINT, UNSET, JobArguments
 from infra.config import EnvironmentConfig
 from infra.constructs.processed_catalog import CATALOG_TABLES
 from infra.constructs.processing_job import GLUE_LOG_STREAMS, JOB_LIBRARIES, JOB_SCRIPT
@@ -168,6 +168,10 @@ def test_arguments_wire_the_zones_secret_metrics_bookmarks_logs_and_modules(
         "--metrics_namespace": metrics.NAMESPACE,
         "--environment": env,
         "--pii_key_fingerprint": config.secrets.pii_key_fingerprint or UNCHECKED_FINGERPRINT,
+        "--runs_uri": {"Fn::Join": ["", ["s3://", {"Ref": zones["raw"]}, "/runs/"]]},
+        # Defaults for a run started by hand; the state machine passes its own.
+        "--run_id": UNSET,
+        "--run_started_at": UNSET,
     }
     # The entry point reads exactly these (JobArguments names them once for both sides).
     assert {f"--{name}" for name in JobArguments.names()} == set(job_arguments)
@@ -336,9 +340,11 @@ def test_s3_access_is_scoped_to_each_zones_prefixes(templates: Mapping[str, asse
     raw = [_objects(zones["raw"], prefix) for prefix in ("posts*", "comments*")]
     processed = [_objects(zones["processed"], prefix) for prefix in ("posts*", "comments*", "post_exclusions*")]
     quarantine = [_objects(zones["quarantine"], "process*")]
+    manifest = [_objects(zones["raw"], "runs/*/process.json")]  # its own run manifests, no other stage's
     data_reads = [resource for resource in _resources(grants["s3:GetObject"]) if "GetAtt" in json.dumps(resource)]
-    assert _sorted(data_reads) == _sorted(raw + processed + quarantine)
-    for action in ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"):
+    assert _sorted(data_reads) == _sorted(raw + processed + quarantine + manifest)
+    assert _sorted(_resources(grants["s3:PutObject"])) == _sorted(processed + quarantine + manifest)
+    for action in ("s3:DeleteObject", "s3:AbortMultipartUpload"):
         assert _sorted(_resources(grants[action])) == _sorted(processed + quarantine), action
     buckets = [{"Fn::GetAtt": [zones[zone], "Arn"]} for zone in ("raw", "processed", "quarantine")]
     for action in ("s3:ListBucket", "s3:GetBucketLocation"):
@@ -433,6 +439,7 @@ def test_processing_acknowledges_only_these_findings_each_with_a_reason(
         "AwsSolutions-GL1",
         "AwsSolutions-IAM5[Resource::*]",
         *(f"AwsSolutions-IAM5[Resource::<{zones[zone]}.Arn>/{prefix}*]" for zone, prefix in prefixes),
+        f"AwsSolutions-IAM5[Resource::<{zones['raw']}.Arn>/runs/*/process.json]",
     }
     assert all(len(reason) > 40 for reason in acknowledged.values()), acknowledged
     assert "log group" in acknowledged["AwsSolutions-GL1"]

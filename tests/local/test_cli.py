@@ -35,7 +35,7 @@ def test_a_private_subreddit_is_reported_skipped_and_the_others_land(tmp_path: P
 
     assert result.returncode == 0, result.stderr
     assert "skipped r/SaaS: /r/SaaS/new: HTTP 403 (private or quarantined)" in result.stderr
-    assert "ingest 2 subreddits" in result.stdout
+    assert "ingest: 2 subreddits" in result.stdout
     assert list((tmp_path / "lake" / "raw" / "posts").glob("subreddit=*")) == [
         tmp_path / "lake" / "raw" / "posts" / "subreddit=python"
     ]

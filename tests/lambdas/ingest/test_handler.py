@@ -63,6 +63,7 @@ def handler(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[An
         environment="test",
         raw_uri="s3://raw-bucket/",
         quarantine_uri="s3://quarantine-bucket/",
+        runs_uri="s3://raw-bucket/runs/",
         cursor_table="cursors",
         cursor_uri=None,
         reddit_secret_arn=aws["secret_arn"],
@@ -106,6 +107,35 @@ def test_handler_writes_raw_parquet_to_s3_and_moves_the_cursor(
     metric = emf[-1]
     assert metric["posts_written"] in (output["counts"]["posts_written"], [output["counts"]["posts_written"]])
     assert metric["requests_listing"] in (output["counts"]["listing_pages"], [output["counts"]["listing_pages"]])
+
+
+def test_the_run_manifest_is_written_and_a_rerun_of_the_run_asks_reddit_nothing(
+    handler: Any, aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = handler(EVENT, FakeLambdaContext())
+    key = f"runs/{EVENT['run_id']}/ingest/python.json"
+    assert first["manifest"] == f"s3://raw-bucket/{key}"
+    recorded = json.loads(aws["s3"].get_object(Bucket="raw-bucket", Key=key)["Body"].read())
+    assert recorded["counts"] == first["counts"]
+    assert recorded["reconciliation"]["balanced"]
+    requests_before = sum(handler.server.stats()["requests"].values())
+    capsys.readouterr()
+
+    again = handler(EVENT, FakeLambdaContext())  # a rerun or redrive of the same run
+
+    assert again["recorded"]
+    assert again["counts"] == first["counts"]
+    assert again["manifest"] == first["manifest"]
+    assert sum(handler.server.stats()["requests"].values()) == requests_before
+    assert '"_aws"' not in capsys.readouterr().out  # nothing happened, so no metrics count it twice
+
+
+def test_a_run_id_that_cannot_name_objects_is_refused_before_anything_is_written(
+    handler: Any, aws: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError, match="run id '2026-11-01T00:00:00Z' must be 1-80 letters"):
+        handler({**EVENT, "run_id": "2026-11-01T00:00:00Z"}, FakeLambdaContext())
+    assert "Contents" not in aws["s3"].list_objects_v2(Bucket="raw-bucket")
 
 
 def test_handler_rejects_an_event_without_subreddit(handler: Any) -> None:

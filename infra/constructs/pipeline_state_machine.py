@@ -1,0 +1,363 @@
+"""The pipeline's state machine: one Standard workflow runs every stage of a run, in order.
+
+    Start run -> Resolve run -> Ingest (Map: Ingest subreddit) -> Process (Glue, .sync)
+      -> Score -> Publish -> Load (places the next stages fill) -> Verify -> Succeeded
+    any task's failure -> <Stage> failed -> Notify failure (SNS) -> Run failed
+
+Input ``{"run_id"?, "subreddits"?, "run_started_at"?}``: the run id defaults to the execution's
+name, the subreddits to the environment's, the start to the execution's. State names come from
+:class:`lakehouse.pipeline.Stage`; the local run walks this same definition (synthesized) and maps
+each task to the stage's local implementation by name.
+
+Stages pass references, not data: each writes its run manifest and returns a few fields
+(``ResultSelector``), so the state stays far below the 256 KB payload limit. Every stage is
+idempotent per run id (a finished one finds its manifest and does nothing), so a new execution
+with the same run id, or a redrive, is safe.
+
+Ingest iterations catch their own failure into a ``failed`` entry: an inline Map has no tolerated
+failure threshold (that is a Distributed Map's), so the run goes on to process what the other
+subreddits fetched, and Verify fails the run when more subreddits failed than the environment
+tolerates. Rerun such a run with the same run id: the subreddits that finished are not asked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from glue_jobs.process_posts.arguments import JobArguments
+from infra.config import GlueConfig, OrchestrationConfig
+from infra.constructs.encrypted_log_group import EncryptedLogGroup
+from infra.constructs.key_grants import via_service
+from infra.constructs.nag import acknowledge, iam5_resource_finding
+from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
+
+__all__ = ["LAMBDA_TRANSIENT_ERRORS", "PipelineStateMachine"]
+
+# Lambda's own failures (not the function's): worth retrying quickly, with jitter.
+LAMBDA_TRANSIENT_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+# The ingest function's own loud failure (Reddit kept failing after the gateway's retries, or what
+# was written did not reconcile): one more try after a pause, then the iteration records the failure.
+INGEST_FAILED = "IngestFailed"
+# Glue: another run of the job is still going (one writer at a time), or Glue itself hiccuped.
+GLUE_BUSY_ERRORS = ("Glue.ConcurrentRunsExceededException", "Glue.ThrottlingException")
+GLUE_TRANSIENT_ERRORS = ("Glue.InternalServiceException", "Glue.OperationTimeoutException")
+SNS_TRANSIENT_ERRORS = ("SNS.InternalErrorException", "SNS.ThrottledException", "SNS.KMSThrottlingException")
+# What the Map hands each iteration; the ingest handler's event (lambdas.ingest.ingest.IngestRequest).
+_RUN = "$.run"
+
+
+def _retry_transient(task: sfn.TaskStateBase, errors: Sequence[str]) -> None:
+    task.add_retry(
+        errors=list(errors),
+        interval=cdk.Duration.seconds(2),
+        max_attempts=5,
+        backoff_rate=2.0,
+        max_delay=cdk.Duration.seconds(60),
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+class PipelineStateMachine(Construct):
+    """The workflow of one environment's runs, its encrypted execution logs and its X-Ray traces."""
+
+    state_machine: sfn.StateMachine
+    log_group: EncryptedLogGroup
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resource_prefix: str,
+        environment: str,
+        subreddits: Sequence[str],
+        orchestration: OrchestrationConfig,
+        glue: GlueConfig,
+        ingest_function: lambda_.IFunction,
+        processing_job_name: str,
+        verify_function: lambda_.IFunction,
+        alarm_topic: sns.ITopic,
+        encryption_key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        name = f"{resource_prefix}-pipeline"
+        notify = self._notify(resource_prefix, alarm_topic)
+
+        start = sfn.Pass(
+            self,
+            "Start run",
+            comment="The run's defaults: the execution's name and start, the environment's subreddits.",
+            parameters={
+                "defaults": {
+                    "run_id": sfn.JsonPath.string_at("$$.Execution.Name"),
+                    "run_started_at": sfn.JsonPath.string_at("$$.Execution.StartTime"),
+                    "subreddits": list(subreddits),
+                },
+                "given": sfn.JsonPath.object_at("$"),
+            },
+        )
+        resolve = sfn.Pass(
+            self,
+            "Resolve run",
+            comment="What the input names wins over the defaults.",
+            parameters={
+                "run": sfn.JsonPath.json_merge(sfn.JsonPath.object_at("$.defaults"), sfn.JsonPath.object_at("$.given"))
+            },
+        )
+
+        ingest = self._ingest(ingest_function, orchestration, notify)
+        process = self._process(processing_job_name, notify)
+        placeholders = [
+            sfn.Pass(self, stage.state_name, comment=f"The {stage.value} stage's place: {purpose}.")
+            for stage, purpose in (
+                (Stage.SCORE, "LLM scoring of problem posts (the next issue fills it)"),
+                (Stage.PUBLISH, "Athena views over processed and analytics"),
+                (Stage.LOAD, "the Redshift warehouse's MERGE"),
+            )
+        ]
+        verify = self._verify(verify_function, glue, notify)
+
+        chain = sfn.Chain.start(start).next(resolve).next(ingest).next(process)
+        for placeholder in placeholders:
+            chain = chain.next(placeholder)
+        chain = chain.next(verify).next(sfn.Succeed(self, "Succeeded"))
+
+        self.log_group = EncryptedLogGroup(
+            self,
+            "LogGroup",
+            # /aws/vendedlogs/: CloudWatch Logs' resource policy for vended logs stays small.
+            log_group_name=f"/aws/vendedlogs/states/{name}",
+            encryption_key=encryption_key,
+            retention_in_days=log_retention_days,
+            removal_policy=removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            comment=f"One run of the Reddit lakehouse ({environment}): ingest, process, score, publish, load, verify.",
+            definition_body=sfn.DefinitionBody.from_chainable(chain),
+            timeout=cdk.Duration.minutes(orchestration.execution_timeout_minutes),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL,
+                # Execution data holds stage outputs and error causes, which may quote post text.
+                include_execution_data=False,
+            ),
+        )
+        # The alarm topic is encrypted with the lake key: publishing the notice needs a data key, for this
+        # topic only (the SNS integration grants sns:Publish alone).
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="EncryptFailureNotice",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[encryption_key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        **via_service("sns", cdk.Stack.of(self).region),
+                        "kms:EncryptionContext:aws:sns:topicArn": alarm_topic.topic_arn,
+                    }
+                },
+            )
+        )
+        cfn_machine = self.state_machine.node.default_child
+        assert isinstance(cfn_machine, sfn.CfnStateMachine)
+        # W3005: the L2 both DependsOn and GetAtt's its role; harmless, not ours to change.
+        cfn_machine.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        self._acknowledge_service_wildcards(ingest_function, verify_function)
+
+    # ------------------------------------------------------------------ stages
+
+    def _ingest(
+        self, function: lambda_.IFunction, orchestration: OrchestrationConfig, notify: sfn.IChainable
+    ) -> sfn.Map:
+        iteration = tasks.LambdaInvoke(
+            self,
+            INGEST_ITERATION_STATE,
+            lambda_function=function,
+            payload=sfn.TaskInput.from_json_path_at("$"),
+            result_selector={
+                "subreddit": sfn.JsonPath.string_at("$.Payload.subreddit"),
+                "status": sfn.JsonPath.string_at("$.Payload.status"),
+                "manifest": sfn.JsonPath.string_at("$.Payload.manifest"),
+            },
+            retry_on_service_exceptions=False,
+        )
+        _retry_transient(iteration, LAMBDA_TRANSIENT_ERRORS)
+        iteration.add_retry(
+            errors=[INGEST_FAILED],
+            interval=cdk.Duration.seconds(30),
+            max_attempts=1,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        recorded = sfn.Pass(
+            self,
+            "Ingest subreddit failed",
+            comment="Recorded, not raised: the other subreddits' data still gets processed; Verify judges.",
+            parameters={
+                "subreddit": sfn.JsonPath.string_at("$.subreddit"),
+                "status": "failed",
+                "error": sfn.JsonPath.object_at("$.error"),
+            },
+        )
+        iteration.add_catch(recorded, errors=[sfn.Errors.ALL], result_path="$.error")
+        ingest = sfn.Map(
+            self,
+            Stage.INGEST.state_name,
+            comment="One ingest invocation per subreddit, sharing the environment's Reddit budget.",
+            items_path=f"{_RUN}.subreddits",
+            item_selector={
+                "run_id": sfn.JsonPath.string_at(f"{_RUN}.run_id"),
+                "run_started_at": sfn.JsonPath.string_at(f"{_RUN}.run_started_at"),
+                "subreddit": sfn.JsonPath.string_at("$$.Map.Item.Value"),
+            },
+            max_concurrency=orchestration.max_concurrency,
+            result_path="$.ingest",
+        )
+        ingest.item_processor(iteration)
+        ingest.add_catch(self._caught(Stage.INGEST, notify), errors=[sfn.Errors.ALL], result_path="$.failure")
+        return ingest
+
+    def _process(self, job_name: str, notify: sfn.IChainable) -> tasks.GlueStartJobRun:
+        process = tasks.GlueStartJobRun(
+            self,
+            Stage.PROCESS.state_name,
+            comment="The processing job, waited for (.sync); it records runs/<run_id>/process.json.",
+            glue_job_name=job_name,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            arguments=sfn.TaskInput.from_object(
+                {
+                    JobArguments.flag("run_id"): sfn.JsonPath.string_at(f"{_RUN}.run_id"),
+                    JobArguments.flag("run_started_at"): sfn.JsonPath.string_at(f"{_RUN}.run_started_at"),
+                }
+            ),
+            result_selector={
+                "job_run_id": sfn.JsonPath.string_at("$.Id"),
+                "state": sfn.JsonPath.string_at("$.JobRunState"),
+                "execution_seconds": sfn.JsonPath.number_at("$.ExecutionTime"),
+            },
+            result_path="$.process",
+        )
+        # One writer at a time: wait out a previous run's job rather than fail this run.
+        process.add_retry(
+            errors=list(GLUE_BUSY_ERRORS),
+            interval=cdk.Duration.seconds(60),
+            max_attempts=10,
+            backoff_rate=1.5,
+            max_delay=cdk.Duration.minutes(10),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        _retry_transient(process, GLUE_TRANSIENT_ERRORS)
+        process.add_catch(self._caught(Stage.PROCESS, notify), errors=[sfn.Errors.ALL], result_path="$.failure")
+        return process
+
+    def _verify(self, function: lambda_.IFunction, glue: GlueConfig, notify: sfn.IChainable) -> tasks.LambdaInvoke:
+        verify = tasks.LambdaInvoke(
+            self,
+            Stage.VERIFY.state_name,
+            comment="Checks the run's reconciliation across stages; publishes freshness, volume and cost.",
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "run": sfn.JsonPath.object_at(_RUN),
+                    "ingest": sfn.JsonPath.list_at("$.ingest"),
+                    "process": {
+                        "job_run_id": sfn.JsonPath.string_at("$.process.job_run_id"),
+                        "execution_seconds": sfn.JsonPath.number_at("$.process.execution_seconds"),
+                        "workers": glue.number_of_workers,
+                        "worker_type": glue.worker_type,
+                    },
+                }
+            ),
+            result_selector={
+                "manifest": sfn.JsonPath.string_at("$.Payload.manifest"),
+                "ok": sfn.JsonPath.string_at("$.Payload.ok"),
+            },
+            result_path="$.verify",
+            retry_on_service_exceptions=False,
+        )
+        _retry_transient(verify, LAMBDA_TRANSIENT_ERRORS)
+        verify.add_catch(self._caught(Stage.VERIFY, notify), errors=[sfn.Errors.ALL], result_path="$.failure")
+        return verify
+
+    # ------------------------------------------------------------------ failure path
+
+    def _caught(self, stage: Stage, notify: sfn.IChainable) -> sfn.IChainable:
+        """Name the failed stage for the notice, then notify."""
+        return sfn.Pass(
+            self,
+            f"{stage.state_name} failed",
+            result=sfn.Result.from_string(stage.state_name),
+            result_path="$.failed_state",
+        ).next(notify)
+
+    def _notify(self, resource_prefix: str, topic: sns.ITopic) -> sfn.IChainable:
+        failed = sfn.Fail(
+            self,
+            "Run failed",
+            comment="The run fails with the failed stage and its error (e.g. Process.States.TaskFailed), so the "
+            "execution alarms fire. The stage prefixes the error: a custom error may not start with 'States.'.",
+            error_path=sfn.JsonPath.format(
+                "{}.{}", sfn.JsonPath.string_at("$.failed_state"), sfn.JsonPath.string_at("$.failure.Error")
+            ),
+            cause_path="$.failure.Cause",
+        )
+        notify = tasks.SnsPublish(
+            self,
+            NOTIFY_STATE,
+            topic=topic,
+            subject=f"{resource_prefix}: a pipeline run failed",
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "Run {} failed in state {} with {}: {}. Execution {}. Redrive it from the Step Functions "
+                    "console (it resumes at the failed state), or start a new execution with the same run_id.",
+                    sfn.JsonPath.string_at(f"{_RUN}.run_id"),
+                    sfn.JsonPath.string_at("$.failed_state"),
+                    sfn.JsonPath.string_at("$.failure.Error"),
+                    sfn.JsonPath.string_at("$.failure.Cause"),
+                    sfn.JsonPath.string_at("$$.Execution.Id"),
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        _retry_transient(notify, SNS_TRANSIENT_ERRORS)
+        # A notice that cannot be sent must not hide the failure: the run fails either way (and alarms).
+        notify.add_catch(failed, errors=[sfn.Errors.ALL], result_path="$.notify_error")
+        return notify.next(failed)
+
+    def _acknowledge_service_wildcards(self, *functions: lambda_.IFunction) -> None:
+        policy = self.state_machine.role.node.try_find_child("DefaultPolicy")
+        if not isinstance(policy, iam.Policy):
+            raise RuntimeError("the state machine's role no longer has a default policy")
+        for function in functions:
+            acknowledge(
+                policy,
+                iam5_resource_finding(self, f"{function.function_arn}:*"),
+                "lambda:InvokeFunction on the function's versions and aliases (<arn>:*), as the Lambda "
+                "integration grants it; the function itself is named.",
+            )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs' log delivery "
+            "(CreateLogDelivery, ...) have no resource-level permissions; Step Functions needs both for "
+            "tracing and execution logs.",
+        )

@@ -1,0 +1,123 @@
+"""``lakehouse run`` executes the synthesized state machine: its order, its failure path, reruns by run id."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.dataset as ds
+import pytest
+
+from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
+from lakehouse_tools.local.definition import synthesized_definition
+from lakehouse_tools.local.runner import RunOptions, run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+
+SYNTHETIC = {"subreddits": ["python", "SaaS"], "days": 2}
+NOW = 1_793_491_200.0  # the synthetic corpus's end
+RUN_ID = "drill-1"
+# When a snapshot was really fetched (the wall clock, not --now): the one thing two separate runs differ in.
+WALL_CLOCK_COLUMNS = ("snapshot_fetched_at", "first_seen_at")
+
+
+def _run(lake: Path, **options: Any) -> dict[str, Any]:
+    return run(RunOptions(source="synthetic:11", lake=lake, now=NOW, run_id=RUN_ID, synthetic=SYNTHETIC, **options))
+
+
+def _processed(lake: Path) -> dict[str, list[dict[str, Any]]]:
+    tables = {}
+    for table in ("posts", "comments"):
+        dataset = ds.dataset(lake / "processed" / table, format="parquet", partitioning="hive")
+        rows = dataset.to_table().drop_columns(list(WALL_CLOCK_COLUMNS)).to_pylist()
+        tables[table] = sorted(rows, key=lambda row: json.dumps(row, sort_keys=True, default=str))
+    return tables
+
+
+def _top_level(states: list[str]) -> list[str]:
+    return [state for state in states if "/" not in state]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    lake = tmp_path_factory.mktemp("clean") / "lake"
+    return lake, _run(lake)
+
+
+def test_a_full_run_walks_the_state_machine_and_reports_every_stage(clean: tuple[Path, dict[str, Any]]) -> None:
+    lake, summary = clean
+    assert summary["ok"], summary["execution"]
+    definition = synthesized_definition("dev")
+    path, state = [], definition["StartAt"]
+    while state in definition["States"]:  # the main path, as the deployed definition has it
+        path.append(state)
+        state = definition["States"][state].get("Next")
+    assert _top_level(summary["states"]) == path
+    assert summary["states"].count(f"{Stage.INGEST.state_name}/{INGEST_ITERATION_STATE}") == 2
+    assert list(summary["stages"]) == [stage.value for stage in Stage]
+    assert summary["stages"]["ingest"]["posts_written"] > 0
+    assert summary["stages"]["process"]["posts"]["processed"] > 0
+    assert summary["stages"]["verify"]["ok"]
+    assert set(summary["stages"]["verify"]["checks"]) <= {
+        name.removeprefix("verify_") for name in summary["reconciliation"]
+    }
+    # Every stage handed its results through the lake.
+    manifests = sorted(
+        p.relative_to(lake / "runs" / RUN_ID).as_posix() for p in (lake / "runs" / RUN_ID).rglob("*.json")
+    )
+    subreddits = summary["stages"]["ingest"]["by_subreddit"]
+    assert manifests == sorted([*(f"ingest/{name}.json" for name in subreddits), "process.json", "verify.json"])
+
+
+@pytest.mark.parametrize("stage", [Stage.INGEST, Stage.PROCESS])
+def test_failing_after_a_stage_then_rerunning_the_run_id_leaves_processed_as_a_clean_run(
+    tmp_path: Path, clean: tuple[Path, dict[str, Any]], stage: Stage
+) -> None:
+    lake = tmp_path / "lake"
+
+    failed = _run(lake, fail_after=stage.value)
+
+    assert not failed["ok"]
+    assert failed["execution"]["status"] == "FAILED"
+    assert failed["execution"]["error"] == f"{stage.state_name}.Local.FailAfter"
+    top = _top_level(failed["states"])
+    assert top[top.index(stage.state_name) + 1 :] == [f"{stage.state_name} failed", NOTIFY_STATE, "Run failed"]
+    notices = (lake / "logs" / RUN_ID / "notifications.jsonl").read_text().splitlines()
+    assert f"failed in state {stage.state_name}" in json.loads(notices[0])["message"]
+
+    rerun = _run(lake)
+
+    assert rerun["ok"], rerun["execution"]
+    ingest = rerun["stages"]["ingest"]
+    assert ingest["recorded"] == 2  # both subreddits finished before the failure: Reddit is not asked again
+    assert not any(path.endswith("/new") for path in rerun["reddit_requests"])
+    assert _processed(lake) == _processed(clean[0])
+
+
+def test_the_local_order_is_the_definitions(tmp_path: Path) -> None:
+    """Rewire the synthesized definition (Verify straight after Ingest, Process after it): the local run follows."""
+    definition = copy.deepcopy(synthesized_definition("dev"))
+    states = definition["States"]
+    ingest, process, verify = (states[stage.state_name] for stage in (Stage.INGEST, Stage.PROCESS, Stage.VERIFY))
+    ingest["Next"], verify["Next"], process["Next"] = Stage.VERIFY.state_name, Stage.PROCESS.state_name, "Succeeded"
+
+    summary = run(
+        RunOptions(source="synthetic:11", lake=tmp_path, now=NOW, run_id="reordered", synthetic=SYNTHETIC),
+        definition=definition,
+    )
+
+    assert _top_level(summary["states"])[2:] == ["Ingest", "Verify", "Verify failed", NOTIFY_STATE, "Run failed"]
+    # Verify's parameters name $.process, which no state has set yet: Step Functions fails such a
+    # state with States.Runtime, and so does the local walk; Process never runs.
+    assert summary["execution"]["error"] == "Verify.States.Runtime"
+    assert "$.process" in summary["execution"]["cause"]
+    assert "process" not in summary["stages"]
+
+
+def test_until_stops_after_the_named_stage(tmp_path: Path) -> None:
+    summary = _run(tmp_path, until=Stage.INGEST.value)
+    assert summary["ok"]
+    assert list(summary["stages"]) == ["ingest"]
+    assert not (tmp_path / "processed").exists()
