@@ -137,16 +137,44 @@ class RunManifests:
 def record_process_pass(manifests: RunManifests, run_id: str, summary: dict[str, Any], *, job_run_id: str) -> str:
     """Add one pass of the processing job to the run's manifest; return its URI.
 
-    A run's job may pass more than once (a rerun or redrive after a failure, or after a failed
-    subreddit was ingested again). Each pass is kept; the raw rows read are merged by snapshot
-    run and subreddit, so a pass that re-reads the same objects (a crash before the bookmark
-    moved) replaces their counts instead of adding to them.
+    A run's job may pass more than once (a rerun after a failure, or after a failed subreddit was
+    ingested again). Each pass is kept; the raw rows read are merged by snapshot run and
+    subreddit, so a pass that re-reads the same objects (a crash before the bookmark moved)
+    replaces their counts instead of adding to them.
+
+    The job reads every raw object no pass has read, whichever run wrote it: rows another run
+    ingested (its own processing failed, and this run's job read them) are recorded in that run's
+    manifest too, under ``read_by``, so its rerun verifies against what was really read.
     """
+    for snapshot_run in sorted(_snapshot_runs(summary) - {run_id}):
+        _merge_reads(manifests, snapshot_run, summary, read_by={"run_id": run_id, "job_run_id": job_run_id})
+    return _merge_reads(manifests, run_id, summary, this_pass={"job_run_id": job_run_id} | _counts(summary))
+
+
+def _snapshot_runs(summary: dict[str, Any]) -> set[str]:
+    return {run for by_run in summary.get("raw_rows_by_run", {}).values() for run in by_run}
+
+
+def _counts(summary: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in summary.items() if key != "raw_rows_by_run"}
+
+
+def _merge_reads(
+    manifests: RunManifests,
+    run_id: str,
+    summary: dict[str, Any],
+    *,
+    this_pass: dict[str, Any] | None = None,
+    read_by: dict[str, str] | None = None,
+) -> str:
     previous = manifests.read(run_id, Stage.PROCESS) or {}
     rows: dict[str, dict[str, dict[str, int]]] = previous.get("raw_rows_by_run", {})
     for table, by_run in summary.get("raw_rows_by_run", {}).items():
-        for snapshot_run, by_subreddit in by_run.items():
-            rows.setdefault(table, {}).setdefault(snapshot_run, {}).update(by_subreddit)
-    this_pass = {"job_run_id": job_run_id} | {key: value for key, value in summary.items() if key != "raw_rows_by_run"}
-    document = {"passes": [*previous.get("passes", []), this_pass], "raw_rows_by_run": rows}
+        if run_id in by_run:
+            rows.setdefault(table, {}).setdefault(run_id, {}).update(by_run[run_id])
+    document = {
+        "passes": [*previous.get("passes", []), *([this_pass] if this_pass else [])],
+        "read_by": [*previous.get("read_by", []), *([read_by] if read_by else [])],
+        "raw_rows_by_run": rows,
+    }
     return manifests.write(run_id, Stage.PROCESS, document)

@@ -39,6 +39,23 @@ def test_a_second_pass_of_the_job_is_kept_and_rereading_the_same_objects_counts_
     assert "raw_rows_by_run" not in manifest["passes"][0]
 
 
+def test_rows_of_an_earlier_run_read_by_this_runs_job_are_recorded_for_that_run(tmp_path: Path) -> None:
+    """r1's own job failed; r2's job read r1's raw objects with its own: r1's rerun must still verify."""
+    runs = RunManifests(LocalObjectStore(tmp_path))
+    summary = {"posts": {"processed": 9}, "raw_rows_by_run": {"posts": {"r1": {"python": 5}, "r2": {"python": 4}}}}
+
+    record_process_pass(runs, "r2", summary, job_run_id="j7")
+
+    r1, r2 = runs.read("r1", Stage.PROCESS), runs.read("r2", Stage.PROCESS)
+    assert r1 is not None
+    assert r2 is not None
+    assert r1["raw_rows_by_run"] == {"posts": {"r1": {"python": 5}}}
+    assert r1["read_by"] == [{"run_id": "r2", "job_run_id": "j7"}]
+    assert r1["passes"] == []  # its own job has not passed: its rerun adds the pass
+    assert r2["raw_rows_by_run"] == {"posts": {"r2": {"python": 4}}}
+    assert [p["job_run_id"] for p in r2["passes"]] == ["j7"]
+
+
 @pytest.mark.parametrize("run_id", ["2026-11-01T00:00:00Z", "a/b", "", "-leading", "x" * 81])
 def test_run_ids_that_cannot_name_objects_and_partitions_are_refused(run_id: str) -> None:
     with pytest.raises(ValueError, match="must be 1-80 letters"):

@@ -1,7 +1,7 @@
 """The local entry point: the same job on Spark local mode over a lake directory.
 
 Glue's job bookmarks become a bookmark file (``state/bookmarks/process_posts.json``) mapping
-each raw object already processed to its modification time, so an object rewritten since (a
+each raw object already processed to its identity (inode, modification time, size), so an object rewritten since (a
 subreddit ingested again under the same run id) is read again, as Glue's S3 bookmarks do. It is
 rewritten only after the job's output and its run manifest (``runs/<run_id>/process.json``) are
 written, so a crash before then reprocesses the same objects, which changes nothing already right.
@@ -55,11 +55,20 @@ def local_spark(cores: int = 2, shuffle_partitions: int = 8) -> SparkSession:
     )
 
 
-def _raw_files(lake: Path, table: str) -> dict[str, int]:
-    """Each raw object of ``table`` (relative to the lake) with its modification time in nanoseconds."""
+def _raw_files(lake: Path, table: str) -> dict[str, str]:
+    """Each raw object of ``table`` (relative to the lake) with its identity: inode, modification time, size.
+
+    Every write replaces the file (a new inode), so a rewrite is seen even where the clock is coarse
+    or a copy kept the old modification time.
+    """
     root = lake / "raw" / table
     files = sorted(root.rglob("*.parquet")) if root.exists() else []
-    return {str(path.relative_to(lake)): path.stat().st_mtime_ns for path in files}
+    return {str(path.relative_to(lake)): _identity(path) for path in files}
+
+
+def _identity(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}"
 
 
 def run_local(
@@ -80,9 +89,9 @@ def run_local(
     state = LocalObjectStore(lake / "state")
     bookmark = json.loads(state.get(BOOKMARK_KEY) or b'{"processed": {}}')
     raw_posts, raw_comments = _raw_files(lake, "posts"), _raw_files(lake, "comments")
-    done: dict[str, int] = bookmark["processed"]
-    if isinstance(done, list):  # a lake bookmarked before modification times were kept
-        done = {f: (raw_posts | raw_comments).get(f, 0) for f in done}
+    done: dict[str, str] = bookmark["processed"]
+    if isinstance(done, list):  # a lake bookmarked before identities were kept: assume unchanged since
+        done = {f: (raw_posts | raw_comments).get(f, "") for f in done}
     new_posts = [f for f, mtime in raw_posts.items() if done.get(f) != mtime]
     new_comments = [f for f, mtime in raw_comments.items() if done.get(f) != mtime]
     spark = spark or local_spark()

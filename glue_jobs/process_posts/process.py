@@ -163,8 +163,8 @@ def process_raw(
     for raw, table, kind in ((raw_posts, PROCESSED_POSTS, "t3"), (raw_comments, PROCESSED_COMMENTS, "t1")):
         if raw is None:
             continue
-        raw_rows_by_run[table.prefix] = _rows_by_run(raw)
         item, excluded = _prepare(raw, table, paths, settings, posts=table is PROCESSED_POSTS)
+        raw_rows_by_run[table.prefix] = _rows_by_run(item.received)  # cached: no second read of raw
         text_columns = [c.name for c in table.columns if c.free_text]
         inspect_output(report, table.prefix, item.merged, table.key or "", text_columns)
         quarantined_by_reason |= {f"{kind}: {k}": v for k, v in _by_reason(item.invalid).items()}

@@ -12,7 +12,8 @@ each task to the stage's local implementation by name.
 Stages pass references, not data: each writes its run manifest and returns a few fields
 (``ResultSelector``), so the state stays far below the 256 KB payload limit. Every stage is
 idempotent per run id (a finished one finds its manifest and does nothing), so a new execution
-with the same run id, or a redrive, is safe.
+with the same run id (and the original ``run_started_at``) finishes a failed run. A redrive is safe
+too, but resumes at the terminal Fail state: every failure is caught, to send the notice first.
 
 Ingest iterations catch their own failure into a ``failed`` entry: an inline Map has no tolerated
 failure threshold (that is a Distributed Map's), so the run goes on to process what the other
@@ -49,6 +50,7 @@ LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 )
+LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
 # The ingest function's own loud failure (Reddit kept failing after the gateway's retries, or what
 # was written did not reconcile): one more try after a pause, then the iteration records the failure.
 INGEST_FAILED = "IngestFailed"
@@ -201,6 +203,16 @@ class PipelineStateMachine(Construct):
             },
             retry_on_service_exceptions=False,
         )
+        # Throttled: the function's reserved concurrency is taken (another run's invocations, which run
+        # for minutes). Wait them out, well past the quick retries of Lambda's own hiccups.
+        iteration.add_retry(
+            errors=[LAMBDA_THROTTLED],
+            interval=cdk.Duration.seconds(30),
+            max_attempts=6,
+            backoff_rate=2.0,
+            max_delay=cdk.Duration.minutes(5),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         _retry_transient(iteration, LAMBDA_TRANSIENT_ERRORS)
         iteration.add_retry(
             errors=[INGEST_FAILED],
@@ -325,15 +337,20 @@ class PipelineStateMachine(Construct):
             NOTIFY_STATE,
             topic=topic,
             subject=f"{resource_prefix}: a pipeline run failed",
+            # No apostrophe in the text: States.Format quotes its template with them.
             message=sfn.TaskInput.from_text(
                 sfn.JsonPath.format(
-                    "Run {} failed in state {} with {}: {}. Execution {}. Redrive it from the Step Functions "
-                    "console (it resumes at the failed state), or start a new execution with the same run_id.",
+                    "Run {} failed in state {} with {}: {}. Execution {}. To finish the run once the cause is "
+                    "fixed, start a new execution with the input run_id {} and run_started_at {}: the stages "
+                    "that finished find their manifests and do nothing. A redrive would only resume at the "
+                    "final Fail state of this execution.",
                     sfn.JsonPath.string_at(f"{_RUN}.run_id"),
                     sfn.JsonPath.string_at("$.failed_state"),
                     sfn.JsonPath.string_at("$.failure.Error"),
                     sfn.JsonPath.string_at("$.failure.Cause"),
                     sfn.JsonPath.string_at("$$.Execution.Id"),
+                    sfn.JsonPath.string_at(f"{_RUN}.run_id"),
+                    sfn.JsonPath.string_at(f"{_RUN}.run_started_at"),
                 )
             ),
             result_path=sfn.JsonPath.DISCARD,

@@ -3,7 +3,8 @@
 Just what the pipeline's definition uses, and loudly nothing else: Pass, Task, Map (inline),
 Succeed, Fail; ``Parameters``/``ItemSelector`` with ``.$`` paths, the context object
 (``$$.Execution``, ``$$.Map.Item``) and the intrinsics ``States.JsonMerge`` and
-``States.Format``; ``ResultSelector``, ``ResultPath``, ``OutputPath``, ``Catch``. ``Retry`` is the
+``States.Format``; ``ResultSelector``, ``ResultPath``, ``OutputPath``, ``Catch`` (``States.ALL`` catching neither
+``States.Runtime`` nor ``States.DataLimitExceeded``, as in Step Functions). ``Retry`` is the
 cloud's answer to transient faults (Lambda throttles, Glue busy): a local task's failure is not
 transient, so it goes straight to the state's Catch.
 
@@ -29,6 +30,8 @@ __all__ = ["ExecutionResult", "LocalStateMachine", "StateFailed", "TaskFunction"
 TaskFunction = Callable[[Any], Any]
 
 _ALL = "States.ALL"
+# What States.ALL does not catch: the execution fails at once (no Catch, so no notice either).
+_UNCATCHABLE_BY_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
 
 
 class StateFailed(Exception):
@@ -213,7 +216,7 @@ def _task_states(machine: Mapping[str, Any]) -> list[str]:
 
 def _catcher(state: Mapping[str, Any], error: str) -> Mapping[str, Any] | None:
     for catcher in state.get("Catch", []):
-        if _ALL in catcher["ErrorEquals"] or error in catcher["ErrorEquals"]:
+        if error in catcher["ErrorEquals"] or (_ALL in catcher["ErrorEquals"] and error not in _UNCATCHABLE_BY_ALL):
             return catcher
     return None
 

@@ -38,7 +38,7 @@ def _validate(definition: Mapping[str, Any], path: Path) -> subprocess.Completed
 @pytest.fixture(scope="module")
 def definitions(templates: Mapping[str, assertions.Template]) -> dict[str, dict[str, Any]]:
     if not ASL_VALIDATOR.exists():
-        pytest.skip(f"asl-validator is not installed at {ASL_VALIDATOR}: run `make install` (npm ci)")
+        pytest.fail(f"asl-validator is not installed at {ASL_VALIDATOR}: run `make install` (npm ci)")
     rendered = {}
     for env in ENVIRONMENTS:
         template = templates[env].to_json()

@@ -128,10 +128,16 @@ def test_fail_after_fails_the_state_through_its_catch_and_until_stops_cleanly() 
     assert ran == ["One", "One"]  # Two never ran
 
 
-def test_a_path_that_selects_nothing_is_a_runtime_error_and_a_missing_task_is_refused() -> None:
-    states = {"Use": {"Type": "Pass", "Parameters": {"x.$": "$.absent"}, "End": True}}
-    result = LocalStateMachine(_machine(states, "Use"), {}).start({}, **START)
-    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+def test_a_path_that_selects_nothing_is_a_runtime_error_states_all_does_not_catch() -> None:
+    catch = [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}]
+    states = {
+        "Use": {"Type": "Task", "Resource": "x", "Parameters": {"x.$": "$.absent"}, "Catch": catch, "End": True},
+        "Handled": {"Type": "Succeed"},
+    }
+    result = LocalStateMachine(_machine(states, "Use"), {"Use": lambda _: {}}).start({}, **START)
+    assert (result.status, result.error, result.states) == ("FAILED", "States.Runtime", ["Use"])
 
+
+def test_a_task_state_without_a_local_implementation_is_refused() -> None:
     with pytest.raises(ValueError, match=r"no local implementation for the definition's task states \['Work'\]"):
         LocalStateMachine(_machine({"Work": {"Type": "Task", "Resource": "x", "End": True}}, "Work"), {})
