@@ -200,6 +200,8 @@ class PipelineStateMachine(Construct):
                 "subreddit": sfn.JsonPath.string_at("$.Payload.subreddit"),
                 "status": sfn.JsonPath.string_at("$.Payload.status"),
                 "manifest": sfn.JsonPath.string_at("$.Payload.manifest"),
+                # True when an earlier execution of the run did the work: Verify does not count it again.
+                "recorded.$": "$.Payload.recorded",
             },
             retry_on_service_exceptions=False,
         )

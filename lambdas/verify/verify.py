@@ -126,6 +126,9 @@ class VerifyRequest:
     failed: Mapping[str, Mapping[str, Any]]  # subreddit -> the Map iteration's error {Error, Cause}
     process: ProcessRun = field(default_factory=ProcessRun)
     run_started_at: datetime | None = None
+    # Subreddits an earlier execution of the run ingested (their manifest was found): the run's
+    # metrics count what this execution did, so a rerun does not add them to the dashboards again.
+    earlier: frozenset[str] = frozenset()
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> VerifyRequest:
@@ -136,6 +139,7 @@ class VerifyRequest:
         if not isinstance(subreddits, list) or not all(isinstance(name, str) and name for name in subreddits):
             raise ValueError("the verify event needs run.subreddits, a list of subreddit names")
         failed: dict[str, Mapping[str, Any]] = {}
+        earlier: set[str] = set()
         for entry in event.get("ingest") or []:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("subreddit"), str):
                 raise ValueError(f"an ingest entry needs a subreddit: {entry!r}")
@@ -144,6 +148,8 @@ class VerifyRequest:
                 raise ValueError(f"ingest entry for r/{entry['subreddit']} has unknown status {status!r}")
             if status == "failed":
                 failed[entry["subreddit"]] = dict(entry.get("error") or {})
+            if entry.get("recorded") is True:
+                earlier.add(_key(entry["subreddit"]))
         started = run.get("run_started_at")
         return cls(
             run_id=run["run_id"],
@@ -151,6 +157,7 @@ class VerifyRequest:
             failed=failed,
             process=ProcessRun.from_event(event.get("process")),
             run_started_at=_instant(started) if started else None,
+            earlier=frozenset(earlier),
         )
 
 
@@ -238,13 +245,17 @@ def verify_run(request: VerifyRequest, evidence: RunEvidence, *, policy: VerifyP
         _process_reconciliation(request.run_id, evidence.process, passes),
         _raw_to_process(request.run_id, evidence.ingest, evidence.process),
     )
-    manifests = list(evidence.ingest.values())
+    # Freshness from every manifest; volume, requests and cost from what this execution did (a rerun
+    # finds earlier executions' manifests and earlier passes, which their own metrics counted).
+    all_manifests = list(evidence.ingest.values())
+    manifests = [m for name, m in evidence.ingest.items() if _key(name) not in request.earlier]
+    this_pass = [p for p in passes if p.get("job_run_id") == request.process.job_run_id]
     cost = _cost(request.process, manifests, policy)
     counts = [_mapping(manifest.get("counts")) for manifest in manifests]
     metrics: dict[RunMetric, float] = {}
     newest = [
         _number(manifest["newest_post_created_utc"], "newest_post_created_utc")
-        for manifest in manifests
+        for manifest in all_manifests
         if manifest.get("newest_post_created_utc") is not None
     ]
     if newest:
@@ -252,10 +263,10 @@ def verify_run(request: VerifyRequest, evidence: RunEvidence, *, policy: VerifyP
     metrics |= {
         RunMetric.POSTS_INGESTED: _total(counts, "posts_written"),
         RunMetric.COMMENTS_INGESTED: _total(counts, "comments"),
-        RunMetric.POSTS_PROCESSED: _total((_mapping(p.get("posts")) for p in passes), "processed"),
-        RunMetric.COMMENTS_PROCESSED: _total((_mapping(p.get("comments")) for p in passes), "processed"),
+        RunMetric.POSTS_PROCESSED: _total((_mapping(p.get("posts")) for p in this_pass), "processed"),
+        RunMetric.COMMENTS_PROCESSED: _total((_mapping(p.get("comments")) for p in this_pass), "processed"),
         RunMetric.QUARANTINED: _total(counts, "quarantined")
-        + _total((_mapping(p.get(table)) for p in passes for table in ("posts", "comments")), "quarantined"),
+        + _total((_mapping(p.get(table)) for p in this_pass for table in ("posts", "comments")), "quarantined"),
         RunMetric.SUBREDDITS_FAILED: len(failed),
         RunMetric.REDDIT_REQUESTS: _total((_mapping(m.get("requests")) for m in manifests), None),
     }

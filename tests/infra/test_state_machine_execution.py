@@ -446,6 +446,7 @@ def test_a_run_ingests_every_subreddit_processes_verifies_and_succeeds(
             "subreddit": subreddit,
             "status": "ok",
             "manifest": f"s3://raw/runs/run-2026-01-01T00/ingest/{subreddit}.json",
+            "recorded": False,
         }
         for subreddit in dev_config.subreddits
     }

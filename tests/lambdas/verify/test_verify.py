@@ -295,15 +295,25 @@ def test_metrics_of_a_run_from_its_manifests_and_the_jobs_run() -> None:
     assert metrics[RunMetric.ESTIMATED_COST_USD] == pytest.approx(2.2 + 20.5 * 0.0000133334)
 
 
-def test_processed_and_quarantined_add_up_over_passes() -> None:
+def test_a_rerun_counts_only_what_its_own_execution_did() -> None:
+    """Earlier executions of the run published their own metrics: the dashboards must not count them twice."""
     ingest, process = balanced_run()
+    first = _verify(ingest, process).metrics
     process["passes"].append(job_pass("jr_rerun", posts=zone(3, quarantined=2), comments=zone(5, quarantined=1)))
+    event = _event(subreddits=list(EVENT["run"]["subreddits"]), failed=("Entrepreneur",), process=EVENT["process"])
+    for entry in event["ingest"]:
+        entry["recorded"] = entry["status"] != "failed"  # found the manifests of the first execution
+    event["process"] = {**EVENT["process"], "job_run_id": "jr_rerun"}
 
-    metrics = _verify(ingest, process).metrics
+    rerun = _verify(ingest, process, event=event).metrics
 
-    assert metrics[RunMetric.POSTS_PROCESSED] == 15 + 1
-    assert metrics[RunMetric.COMMENTS_PROCESSED] == 30 + 4
-    assert metrics[RunMetric.QUARANTINED] == 1 + 1 + 2 + 1
+    assert first[RunMetric.POSTS_INGESTED] > 0
+    assert rerun[RunMetric.POSTS_INGESTED] == rerun[RunMetric.COMMENTS_INGESTED] == 0
+    assert rerun[RunMetric.REDDIT_REQUESTS] == 0
+    assert rerun[RunMetric.POSTS_PROCESSED] == 1  # this execution's pass only
+    assert rerun[RunMetric.COMMENTS_PROCESSED] == 4
+    assert rerun[RunMetric.QUARANTINED] == 2 + 1
+    assert rerun[RunMetric.FRESHNESS] == first[RunMetric.FRESHNESS]  # how stale the lake is, whoever wrote it
 
 
 @pytest.mark.parametrize(
