@@ -34,7 +34,6 @@ __all__ = [
     "NOTIFY_STATE",
     "RUNS_PREFIX",
     "RUN_ID_PATTERN",
-    "ManifestRef",
     "RunManifests",
     "Stage",
     "check_run_id",
@@ -83,10 +82,6 @@ def check_run_id(run_id: str) -> str:
             f"run id {run_id!r} must be 1-80 letters, digits, '-', '_' or '.', starting with a letter or digit"
         )
     return run_id
-
-
-ManifestRef = dict[str, Any]
-"""What a stage returns into the execution state: ``{"manifest": uri, "status": ...}`` and a few counts."""
 
 
 def _part(name: str) -> str:
