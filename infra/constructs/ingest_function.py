@@ -28,7 +28,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import IngestConfig
-from infra.constructs.dead_letter_queue import dead_letter_queue
+from infra.constructs.dead_letter_queue import dead_letter_key_statement, dead_letter_queue
 from infra.constructs.encrypted_log_group import EncryptedLogGroup
 from infra.constructs.key_grants import via_service
 from infra.constructs.lambda_defaults import acknowledge_function_defaults
@@ -414,17 +414,7 @@ class IngestFunction(Construct):
                 actions=["sqs:SendMessage"],
                 resources=[self.dead_letter_queue.queue_arn],
             ),
-            iam.PolicyStatement(
-                sid="EncryptDeadLetters",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[encryption_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        **via("sqs"),
-                        "kms:EncryptionContext:aws:sqs:arn": self.dead_letter_queue.queue_arn,
-                    }
-                },
-            ),
+            dead_letter_key_statement(self.dead_letter_queue, encryption_key, region),
         ]
 
     def _acknowledge_object_prefixes(self, raw_bucket: s3.IBucket, quarantine_bucket: s3.IBucket) -> None:

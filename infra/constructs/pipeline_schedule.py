@@ -19,8 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.config import ScheduleConfig
-from infra.constructs.dead_letter_queue import dead_letter_queue
-from infra.constructs.key_grants import via_service
+from infra.constructs.dead_letter_queue import dead_letter_key_statement, dead_letter_queue
 
 __all__ = ["PipelineSchedule"]
 
@@ -65,17 +64,7 @@ class PipelineSchedule(Construct):
         )
         # The target grants StartExecution and SendMessage; the queue is encrypted with the lake key.
         self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EncryptDeadLetters",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[encryption_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        **via_service("sqs", cdk.Stack.of(self).region),
-                        "kms:EncryptionContext:aws:sqs:arn": self.dead_letter_queue.queue_arn,
-                    }
-                },
-            )
+            dead_letter_key_statement(self.dead_letter_queue, encryption_key, cdk.Stack.of(self).region)
         )
         target = targets.StepFunctionsStartExecution(
             state_machine,
