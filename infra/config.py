@@ -19,7 +19,9 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from lakehouse.domain.pii import key_fingerprint
+from lakehouse.tables import OPPORTUNITY_DIMENSIONS
 from lambdas.ingest.settings import IngestSettings
+from lambdas.score.settings import BatchPolicy, ScoringPolicy, Tiers, TokenPrice
 
 __all__ = [
     "ConfigError",
@@ -57,6 +59,18 @@ _REDDIT_RPM_LIMIT = 100
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+# A Bedrock model id (provider.model-version:n) or a cross-region inference profile id (its geography first).
+_MODEL_ID_RE = re.compile(r"^([a-z]+\.)?[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?$")
+# Models Bedrock no longer serves (or is about to stop serving): a deployment must not depend on them.
+END_OF_LIFE_MODELS: Mapping[str, str] = MappingProxyType(
+    {
+        "anthropic.claude-3-5-haiku-20241022-v1:0": "2026-06-19",
+        "anthropic.claude-3-5-sonnet-20240620-v1:0": "2025-10-22",
+        "anthropic.claude-3-5-sonnet-20241022-v2:0": "2025-10-22",
+        "anthropic.claude-3-haiku-20240307-v1:0": "2026-06-19",
+    }
+)
+_INFERENCE_PROFILE_RE = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.")
 _SUBREDDIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 _SCHEDULE_RE = re.compile(
     r"^(rate\(1 (minute|hour|day)\)|rate\(([2-9]|[1-9]\d+) (minutes|hours|days)\)|cron\([^()]+\))$"
@@ -121,10 +135,34 @@ class RetentionConfig:
 
 @dataclass(frozen=True, slots=True)
 class LlmConfig:
-    """Bedrock model and the per-run spend ceiling for opportunity scoring."""
+    """Opportunity scoring: the model and what a run may spend (``policy``), and how the function is deployed.
 
-    model_id: str
-    budget_usd_per_run: float
+    ``inference_profile_regions``: where a cross-region inference profile (a ``us.``/``eu.``/``global.``
+    model id) may route calls; the function may invoke the model in those regions only, and only
+    through the profile. Empty for a model invoked in the stack's region.
+    """
+
+    policy: ScoringPolicy
+    inference_profile_regions: tuple[str, ...]
+    memory_mb: int
+    timeout_seconds: int
+
+    @property
+    def model_id(self) -> str:
+        return self.policy.model_id
+
+    @property
+    def budget_usd_per_run(self) -> float:
+        return self.policy.budget_usd_per_run
+
+    @property
+    def uses_inference_profile(self) -> bool:
+        return bool(_INFERENCE_PROFILE_RE.match(self.policy.model_id))
+
+    @property
+    def foundation_model_id(self) -> str:
+        """The model behind the id: ``us.anthropic.claude-haiku-4-5-...`` -> ``anthropic.claude-haiku-4-5-...``."""
+        return _INFERENCE_PROFILE_RE.sub("", self.policy.model_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +507,64 @@ def _parse_orchestration(section: _Section, subreddits: int) -> OrchestrationCon
     return orchestration
 
 
+def _parse_llm(section: _Section) -> LlmConfig:
+    price = section.section("price_per_million_tokens")
+    token_price = TokenPrice(price.number("input"), price.number("output"))
+    price.done()
+    weights_section = section.section("weights")
+    weights = {name: weights_section.number(name, maximum=1.0) for name in OPPORTUNITY_DIMENSIONS}
+    weights_section.done()
+    tiers_section = section.section("tiers")
+    tiers = (tiers_section.number("high", maximum=100.0), tiers_section.number("medium", maximum=100.0))
+    tiers_section.done()
+    batch_section = section.section("batch")
+    enabled = batch_section.boolean("enabled")
+    quota_name = (
+        None if batch_section._absent("min_records_quota_name") else batch_section.text("min_records_quota_name")
+    )
+    batch_section.done()
+    model_id = section.text("model_id", pattern=_MODEL_ID_RE, hint="a Bedrock model or inference profile id")
+    if (end := END_OF_LIFE_MODELS.get(_INFERENCE_PROFILE_RE.sub("", model_id))) is not None:
+        raise ConfigError(
+            f"{section.path_of('model_id')}: {model_id} reached end of life on Bedrock on {end}; configure a "
+            "current model (e.g. amazon.nova-lite-v1:0, or us.anthropic.claude-haiku-4-5-20251001-v1:0)"
+        )
+    regions = (
+        section.texts("inference_profile_regions", pattern=_REGION_RE, hint="an AWS region name")
+        if _INFERENCE_PROFILE_RE.match(model_id)
+        else ()
+    )
+    if not _INFERENCE_PROFILE_RE.match(model_id) and not section._absent("inference_profile_regions"):
+        raise ConfigError(
+            f"{section.path_of('inference_profile_regions')}: only an inference profile id (us., eu., apac., "
+            "global.) routes across regions"
+        )
+    try:
+        policy = ScoringPolicy(
+            model_id=model_id,
+            price=token_price,
+            budget_usd_per_run=section.number("budget_usd_per_run"),
+            weights=weights,
+            tiers=Tiers(high=tiers[0], medium=tiers[1]),
+            max_concurrency=section.integer("max_concurrency", minimum=1, maximum=32),
+            max_output_tokens=section.integer("max_output_tokens", minimum=200, maximum=4096),
+            max_body_tokens=section.integer("max_body_tokens", minimum=100, maximum=8000),
+            top_comments=section.integer("top_comments", maximum=20),
+            rescore_on_new_prompt=section.boolean("rescore_on_new_prompt"),
+            batch=BatchPolicy(enabled=enabled, min_records_quota_name=quota_name),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{section._path}: {exc}") from None
+    config = LlmConfig(
+        policy=policy,
+        inference_profile_regions=regions,
+        memory_mb=section.integer("memory_mb", minimum=128, maximum=10_240),
+        timeout_seconds=section.integer("timeout_seconds", minimum=60, maximum=900),
+    )
+    section.done()
+    return config
+
+
 def _parse_alarm_email(section: _Section, *, retain_data: bool) -> str:
     email = section.text("alarm_email")
     if not (_EMAIL_RE.match(email) or _SSM_EMAIL_RE.match(email)):
@@ -495,12 +591,7 @@ def _parse_environment(project: str, name: str, section: _Section) -> Environmen
             f"retention period; pick one of {sorted(LOG_RETENTION_DAYS)}"
         )
 
-    llm_section = section.section("llm")
-    llm = LlmConfig(
-        model_id=llm_section.text("model_id"),
-        budget_usd_per_run=llm_section.number("budget_usd_per_run"),
-    )
-    llm_section.done()
+    llm = _parse_llm(section.section("llm"))
 
     glue_section = section.section("glue")
     worker_type = glue_section.text("worker_type")

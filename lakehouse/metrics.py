@@ -14,6 +14,8 @@ INGEST_SERVICE = "ingest"
 PROCESS_JOB = "process_posts"
 # The verify function's metrics (Powertools EMF), one blob per run: service=<VERIFY_SERVICE>, environment=<env>.
 VERIFY_SERVICE = "verify"
+# The scoring function's metrics (Powertools EMF), one blob per invocation: service=<SCORE_SERVICE>, environment=<env>.
+SCORE_SERVICE = "score"
 
 
 class IngestMetric(StrEnum):
@@ -52,3 +54,20 @@ class RunMetric(StrEnum):
     ESTIMATED_COST_USD = "estimated_cost_usd"
     # How many checks failed (0 when the run reconciles); the step then fails, so the run does.
     RECONCILIATION_FAILURES = "reconciliation_failures"
+
+
+class ScoreMetric(StrEnum):
+    """What the scoring function publishes once per invocation."""
+
+    POSTS_SCORED = "posts_scored"
+    POSTS_FAILED = "posts_failed"  # answers that failed validation after their repair: recorded with the reason
+    POSTS_DEFERRED = "posts_deferred"  # a transient backend failure, or the budget: left for the next run
+    POSTS_WAITING = "posts_waiting"  # problem posts without a score after this run (the backlog)
+    MODEL_CALLS = "model_calls"
+    INPUT_TOKENS = "input_tokens"
+    OUTPUT_TOKENS = "output_tokens"
+    COST_USD = "llm_cost_usd"
+    # 1 when the run stopped scoring because its budget could not pay for the next post, else 0.
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    BATCH_RECORDS_SUBMITTED = "batch_records_submitted"
+    BATCH_RECORDS_COLLECTED = "batch_records_collected"

@@ -19,16 +19,21 @@ __all__ = [
     "COMMENTS",
     "EXCLUSIONS_PREFIX",
     "INGEST_QUARANTINE",
+    "LLM_COSTS",
     "MONTH_PARTITION",
+    "OPPORTUNITY_DIMENSIONS",
+    "OPPORTUNITY_SCORES",
     "POSTS",
     "POST_EXCLUSIONS",
     "PROCESSED_COMMENTS",
     "PROCESSED_POSTS",
     "PROCESS_QUARANTINE",
     "PROCESS_QUARANTINE_PREFIX",
+    "PROMPT_PARTITION",
     "RAW_COMMENTS",
     "RAW_POSTS",
     "RUN_PARTITION",
+    "SCORED_DATE_PARTITION",
     "Column",
     "ColumnType",
     "Computed",
@@ -138,6 +143,8 @@ S, D, I64, I32, B, TS, ARR = (
 
 MONTH_PARTITION = "created_month"
 RUN_PARTITION = "job_run"
+PROMPT_PARTITION = "prompt_version"
+SCORED_DATE_PARTITION = "scored_date"
 POSTS = "posts"
 COMMENTS = "comments"
 EXCLUSIONS_PREFIX = "post_exclusions"
@@ -334,5 +341,83 @@ POST_EXCLUSIONS = Table(
         Column("snapshot_run_id", S, source=J),
         Column(MONTH_PARTITION, S, source=J),
         Column(RUN_PARTITION, S, nullable=False, source=J),
+    ),
+)
+
+# ---------------------------------------------------------------------------- analytics: opportunity scores
+
+OPPORTUNITY_DIMENSIONS = (
+    "market_demand",
+    "pain_intensity",
+    "monetization_potential",
+    "market_gap",
+    "technical_feasibility",
+)
+"""The five dimensions a problem post is scored on (0-100 each): the answer schema, the rubric's
+sections, the weights of ``cdk.json`` and the score table's columns all follow this tuple."""
+
+# Who scored what, with which model and prompt, and what it cost: shared by the scores and the ledger.
+_SCORE_KEY = (
+    Column("post_id", S, nullable=False),
+    Column("content_hash", S, nullable=False),
+    Column("model_id", S, nullable=False),
+)
+_SCORE_USAGE = (
+    Column("backend", S, nullable=False),
+    Column("mode", S, nullable=False),  # on_demand | batch
+    Column("status", S, nullable=False),  # scored | failed (| deferred in the ledger)
+    Column("failure_reason", S, free_text=True),
+    Column("model_calls", I32, nullable=False),
+    Column("input_tokens", I64, nullable=False),
+    Column("output_tokens", I64, nullable=False),
+    Column("cost_usd", D, nullable=False),
+    Column("scored_at", TS, nullable=False),
+    Column("run_id", S, nullable=False),
+)
+
+OPPORTUNITY_SCORES = Table(
+    name="opportunity_scores",
+    zone="analytics",
+    prefix="opportunity_scores",
+    key="post_id",
+    partition=PROMPT_PARTITION,
+    description=(
+        "One current assessment per problem post and prompt version: the five dimensions, the weighted "
+        "opportunity score and tier, the concept, and verbatim evidence; a failed assessment keeps its reason "
+        "and no score. Partitioned by prompt version (one object each)."
+    ),
+    columns=(
+        *_SCORE_KEY,
+        Column("subreddit", S),
+        Column("created_utc", D),
+        Column("is_opportunity", B),
+        Column("opportunity_reason", S, free_text=True),
+        *(Column(name, I32) for name in OPPORTUNITY_DIMENSIONS),
+        Column("opportunity_score", D),
+        Column("tier", S),
+        Column("app_concept", S, free_text=True),
+        Column("core_functions", ARR),
+        Column("target_user", S, free_text=True),
+        Column("evidence", ARR),
+        *_SCORE_USAGE,
+        Column(PROMPT_PARTITION, S, nullable=False),
+    ),
+)
+
+LLM_COSTS = Table(
+    name="llm_costs",
+    zone="analytics",
+    prefix="llm_costs",
+    partition=SCORED_DATE_PARTITION,
+    description=(
+        "The scoring ledger: one row per post a run sent to a backend, with its calls, tokens and cost "
+        "(what was paid, including answers that failed validation). No post text. Partitioned by the "
+        "run's start date."
+    ),
+    columns=(
+        *_SCORE_KEY,
+        *_SCORE_USAGE,
+        Column(PROMPT_PARTITION, S, nullable=False),
+        Column(SCORED_DATE_PARTITION, S, nullable=False),
     ),
 )

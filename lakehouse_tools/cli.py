@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from lakehouse_tools.local.runner import DEFAULT_CONCURRENCY, DEFAULT_ENV, STAGES
+from lakehouse_tools.local.runner import DEFAULT_CONCURRENCY, DEFAULT_ENV, DEFAULT_SCORER, SCORERS, STAGES
 from lakehouse_tools.replay.options import ReplayOptions
 
 
@@ -118,6 +118,7 @@ def _run(args: argparse.Namespace) -> int:
         run_id=args.run_id,
         until=args.until,
         fail_after=args.fail_after,
+        scorer=args.scorer,
         reddit_url=args.reddit_url,
         replay=_replay_options(args),  # the run sets the server's clock itself
         synthetic=_synthetic_options(args),
@@ -164,6 +165,16 @@ def _print_summary(summary: dict[str, object]) -> None:
             f"process: {posts['raw']} raw post snapshots -> {posts['processed']} processed, {posts['filtered']} "
             f"filtered, {posts['quarantined']} quarantined, {posts['superseded']} superseded; "
             f"{process['comments']['processed']} comments"
+        )
+    score = stages.get("score")
+    if score and "error" in score:
+        print(f"  FAILED score: {score['error']}", file=sys.stderr)
+    elif score and not score.get("placeholder"):
+        done = " (already scored: no calls)" if score.get("recorded") else ""
+        print(
+            f"score{done}: {score['problem_posts']} problem posts, {score['scored']} scored, {score['failed']} failed, "
+            f"{score['still_waiting']} waiting; {score['model_calls']} {score['backend']} calls "
+            f"({score['model_id']}), ${score['cost_usd']:.4f} of ${score['budget_usd']:.2f}"
         )
     execution = summary["execution"]
     assert isinstance(execution, dict)
@@ -259,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STAGE",
         help="fail the run just after STAGE's writes, through the state machine's failure path (a drill; "
         "rerun with the same --run-id to finish it)",
+    )
+    run.add_argument(
+        "--scorer",
+        default=DEFAULT_SCORER,
+        choices=SCORERS,
+        help="who scores problem posts: the offline heuristic (default), or the environment's Bedrock model "
+        "with your AWS credentials (AWS_PROFILE / AWS_REGION; it costs money, within the env's budget)",
     )
     run.add_argument("--summary-json", default=None, metavar="PATH", help="write the run's facts as JSON")
     run.add_argument(

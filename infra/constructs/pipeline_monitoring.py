@@ -2,9 +2,9 @@
 
 The per-stage alarms live with their stages (the ingest function's errors, throttles, dead letters and
 skipped subreddits; the processing job's failure rule and quality gate); this construct watches the run
-as a whole: the state machine's outcomes, the verify step, the schedule's dead letters, Reddit's listing
-cap and cross-stage reconciliation. Those stage alarms arrive as ``existing_alarms`` so the dashboard
-shows every alarm of the environment in one place.
+as a whole: the state machine's outcomes, the score and verify steps, the scoring budget, the schedule's
+dead letters, Reddit's listing cap and cross-stage reconciliation. Those stage alarms arrive as
+``existing_alarms`` so the dashboard shows every alarm of the environment in one place.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from constructs import Construct
 from infra.constructs.processing_job import GLUE_METRICS_NAMESPACE
 from lakehouse import metrics
 
-__all__ = ["MAX_SUCCESS_WINDOW_HOURS", "PipelineMonitoring"]
+__all__ = ["BUDGET_EXHAUSTED_HOURS", "MAX_SUCCESS_WINDOW_HOURS", "PipelineMonitoring"]
 
 _ALARM_PERIOD = cdk.Duration.minutes(5)
 # Runs are hours apart: hourly datapoints read better than 5-minute ones that are mostly empty.
@@ -33,6 +33,8 @@ MAX_SUCCESS_WINDOW_HOURS = 7 * 24
 # Glue's own job metric (--enable-metrics): milliseconds of ETL per run, summed over the job's runs.
 _GLUE_ELAPSED_TIME = "glue.driver.aggregate.elapsedTime"
 _GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+# Hours in a row of runs stopped by the LLM budget before the backlog counts as not draining.
+BUDGET_EXHAUSTED_HOURS = 3
 
 
 class PipelineMonitoring(Construct):
@@ -51,6 +53,7 @@ class PipelineMonitoring(Construct):
         alarm_topic: sns.ITopic,
         state_machine: sfn.IStateMachine,
         ingest_function: lambda_.IFunction,
+        score_function: lambda_.IFunction,
         verify_function: lambda_.IFunction,
         processing_job_name: str,
         scheduler_dead_letter_queue: sqs.IQueue,
@@ -112,6 +115,23 @@ class PipelineMonitoring(Construct):
             actions_enabled=schedule_enabled,
         )
         self._alarm(
+            "score_errors",
+            score_function.metric_errors(period=_ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            "A score invocation failed: its log group has the traceback. ScoringDegraded means most of the run's "
+            "assessments failed validation or were throttled (see the cost ledger's failure_reason); AccessDenied "
+            "or an unknown model means the model is not enabled or granted in this account and region. Rerun with "
+            "the same run id once fixed: what was scored is not paid again.",
+        )
+        self._alarm(
+            "score_budget_reached",
+            self._score_metric(metrics.ScoreMetric.BUDGET_EXHAUSTED, cloudwatch.Stats.MAXIMUM),
+            f"Scoring runs stopped at the LLM budget (llm.budget_usd_per_run) every hour for the last "
+            f"{BUDGET_EXHAUSTED_HOURS} hours: the backlog of unscored problem posts is not draining within budget "
+            "(see the dashboard's posts waiting). Raise llm.budget_usd_per_run in cdk.json, enable llm.batch "
+            "(half the price, for backlogs), or accept the backlog: it is scored as later runs have budget left.",
+            evaluation_periods=BUDGET_EXHAUSTED_HOURS,
+        )
+        self._alarm(
             "verify_errors",
             verify_function.metric_errors(period=_ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
             "A verify invocation failed: its log group has the traceback. If reconciliation-failures alarmed too, "
@@ -149,7 +169,7 @@ class PipelineMonitoring(Construct):
             dashboard_name=f"{resource_prefix}-pipeline",
             widgets=self._widgets(
                 state_machine=state_machine,
-                functions={"ingest": ingest_function, "verify": verify_function},
+                functions={"ingest": ingest_function, "score": score_function, "verify": verify_function},
                 processing_job_name=processing_job_name,
                 all_alarms=[*self.alarms.values(), *existing_alarms],
             ),
@@ -197,6 +217,12 @@ class PipelineMonitoring(Construct):
         """As the verify step publishes it, once per run (Powertools EMF)."""
         return self._metric(name, metrics.VERIFY_SERVICE, statistic, period)
 
+    def _score_metric(
+        self, name: metrics.ScoreMetric, statistic: str, period: cdk.Duration = _HOURLY
+    ) -> cloudwatch.Metric:
+        """As the score function publishes it, once per invocation (Powertools EMF)."""
+        return self._metric(name, metrics.SCORE_SERVICE, statistic, period)
+
     def _metric(self, name: str, service: str, statistic: str, period: cdk.Duration) -> cloudwatch.Metric:
         return cloudwatch.Metric(
             namespace=metrics.NAMESPACE,
@@ -214,9 +240,10 @@ class PipelineMonitoring(Construct):
         processing_job_name: str,
         all_alarms: Sequence[cloudwatch.IAlarm],
     ) -> list[list[cloudwatch.IWidget]]:
-        """Rows top to bottom: is it healthy, how much moved, what Reddit saw, what it cost, how long it took."""
+        """Rows top to bottom: is it healthy, how much moved, what Reddit saw, what scoring did, what it cost,
+        how long it took."""
         sum_, max_ = cloudwatch.Stats.SUM, cloudwatch.Stats.MAXIMUM
-        run, ingest = self._run_metric, self._ingest_metric
+        run, ingest, score = self._run_metric, self._ingest_metric, self._score_metric
         glue_elapsed = cloudwatch.Metric(
             namespace=GLUE_METRICS_NAMESPACE,
             metric_name=_GLUE_ELAPSED_TIME,
@@ -265,6 +292,27 @@ class PipelineMonitoring(Construct):
                     "Rate-limit waits and listing cap hits",
                     [ingest(metrics.IngestMetric.RATE_LIMIT_WAITS, sum_), ingest(metrics.IngestMetric.CAP_HITS, sum_)],
                     width=12,
+                ),
+            ],
+            [
+                cloudwatch.GraphWidget(
+                    title="LLM cost (USD) and budget reached",
+                    left=[score(metrics.ScoreMetric.COST_USD, sum_)],
+                    # 1 in an hour where a run stopped at its budget: the alarm fires after three such hours.
+                    right=[score(metrics.ScoreMetric.BUDGET_EXHAUSTED, max_)],
+                    width=8,
+                ),
+                _graph("Model calls", [score(metrics.ScoreMetric.MODEL_CALLS, sum_)]),
+                cloudwatch.GraphWidget(
+                    title="Posts scored",
+                    left=[
+                        score(metrics.ScoreMetric.POSTS_SCORED, sum_),
+                        score(metrics.ScoreMetric.POSTS_FAILED, sum_),
+                        score(metrics.ScoreMetric.POSTS_DEFERRED, sum_),
+                    ],
+                    # The backlog after each run: a level, not a count to add up over the hour's runs.
+                    right=[score(metrics.ScoreMetric.POSTS_WAITING, max_)],
+                    width=8,
                 ),
             ],
             [

@@ -1,7 +1,7 @@
 """The pipeline's state machine: one Standard workflow runs every stage of a run, in order.
 
     Start run -> Resolve run -> Ingest (Map: Ingest subreddit) -> Process (Glue, .sync)
-      -> Score -> Publish -> Load (places the next stages fill) -> Verify -> Succeeded
+      -> Score (Lambda) -> Publish -> Load (places the next stages fill) -> Verify -> Succeeded
     any task's failure -> <Stage> failed -> Notify failure (SNS) -> Run failed
 
 Input ``{"run_id"?, "subreddits"?, "run_started_at"?}``: the run id defaults to the execution's
@@ -19,6 +19,9 @@ Ingest iterations catch their own failure into a ``failed`` entry: an inline Map
 failure threshold (that is a Distributed Map's), so the run goes on to process what the other
 subreddits fetched, and Verify fails the run when more subreddits failed than the environment
 tolerates. Rerun such a run with the same run id: the subreddits that finished are not asked again.
+
+Score runs one invocation at a time (the function reserves a concurrency of 1, so overlapping runs never
+pay for the same post): a run that finds another run's scorer busy is throttled, and waits it out.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from infra.constructs.key_grants import via_service
 from infra.constructs.nag import acknowledge, iam5_resource_finding
 from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
 
-__all__ = ["LAMBDA_TRANSIENT_ERRORS", "PipelineStateMachine"]
+__all__ = ["LAMBDA_TRANSIENT_ERRORS", "PipelineStateMachine", "throttle_attempts_covering"]
 
 # Lambda's own failures (not the function's): worth retrying quickly, with jitter.
 LAMBDA_TRANSIENT_ERRORS = (
@@ -60,6 +63,39 @@ GLUE_TRANSIENT_ERRORS = ("Glue.InternalServiceException", "Glue.OperationTimeout
 SNS_TRANSIENT_ERRORS = ("SNS.InternalErrorException", "SNS.ThrottledException", "SNS.KMSThrottlingException")
 # What the Map hands each iteration; the ingest handler's event (lambdas.ingest.ingest.IngestRequest).
 _RUN = "$.run"
+# Waiting out a function whose reserved concurrency another run holds.
+_THROTTLE_INTERVAL = cdk.Duration.seconds(30)
+_THROTTLE_BACKOFF = 2.0
+_THROTTLE_MAX_DELAY = cdk.Duration.minutes(5)
+_INGEST_THROTTLE_ATTEMPTS = 6
+
+
+def _retry_throttled(task: sfn.TaskStateBase, max_attempts: int) -> None:
+    """Throttled: the function's reserved concurrency is taken (another run's invocations, which run for
+    minutes). Wait them out, well past the quick retries of Lambda's own hiccups."""
+    task.add_retry(
+        errors=[LAMBDA_THROTTLED],
+        interval=_THROTTLE_INTERVAL,
+        max_attempts=max_attempts,
+        backoff_rate=_THROTTLE_BACKOFF,
+        max_delay=_THROTTLE_MAX_DELAY,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+def throttle_attempts_covering(busy: cdk.Duration) -> int:
+    """How many throttle retries wait out a busy function for ``busy``, with full jitter.
+
+    Full jitter waits a random share of each delay, half of it on average: the delays (30 s doubling up
+    to 5 minutes) must add up to twice ``busy`` for the retries to outlast it on average.
+    """
+    wanted = 2 * busy.to_seconds()
+    delay, total, attempts = _THROTTLE_INTERVAL.to_seconds(), 0.0, 0
+    while total < wanted:
+        total += min(delay, _THROTTLE_MAX_DELAY.to_seconds())
+        delay *= _THROTTLE_BACKOFF
+        attempts += 1
+    return attempts
 
 
 def _retry_transient(task: sfn.TaskStateBase, errors: Sequence[str]) -> None:
@@ -91,12 +127,14 @@ class PipelineStateMachine(Construct):
         glue: GlueConfig,
         ingest_function: lambda_.IFunction,
         processing_job_name: str,
+        score_function: lambda_.Function,
         verify_function: lambda_.IFunction,
         alarm_topic: sns.ITopic,
         encryption_key: kms.IKey,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
+        """``score_function``: its timeout is the Score task's, and how long its throttle retries wait."""
         super().__init__(scope, construct_id)
         name = f"{resource_prefix}-pipeline"
         notify = self._notify(resource_prefix, alarm_topic)
@@ -125,17 +163,17 @@ class PipelineStateMachine(Construct):
 
         ingest = self._ingest(ingest_function, orchestration, notify)
         process = self._process(processing_job_name, notify)
+        score = self._score(score_function, notify)
         placeholders = [
             sfn.Pass(self, stage.state_name, comment=f"The {stage.value} stage's place: {purpose}.")
             for stage, purpose in (
-                (Stage.SCORE, "LLM scoring of problem posts (the next issue fills it)"),
                 (Stage.PUBLISH, "Athena views over processed and analytics"),
                 (Stage.LOAD, "the Redshift warehouse's MERGE"),
             )
         ]
         verify = self._verify(verify_function, glue, notify)
 
-        chain = sfn.Chain.start(start).next(resolve).next(ingest).next(process)
+        chain = sfn.Chain.start(start).next(resolve).next(ingest).next(process).next(score)
         for placeholder in placeholders:
             chain = chain.next(placeholder)
         chain = chain.next(verify).next(sfn.Succeed(self, "Succeeded"))
@@ -184,7 +222,7 @@ class PipelineStateMachine(Construct):
         assert isinstance(cfn_machine, sfn.CfnStateMachine)
         # W3005: the L2 both DependsOn and GetAtt's its role; harmless, not ours to change.
         cfn_machine.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-        self._acknowledge_service_wildcards(ingest_function, verify_function)
+        self._acknowledge_service_wildcards(ingest_function, score_function, verify_function)
 
     # ------------------------------------------------------------------ stages
 
@@ -205,16 +243,7 @@ class PipelineStateMachine(Construct):
             },
             retry_on_service_exceptions=False,
         )
-        # Throttled: the function's reserved concurrency is taken (another run's invocations, which run
-        # for minutes). Wait them out, well past the quick retries of Lambda's own hiccups.
-        iteration.add_retry(
-            errors=[LAMBDA_THROTTLED],
-            interval=cdk.Duration.seconds(30),
-            max_attempts=6,
-            backoff_rate=2.0,
-            max_delay=cdk.Duration.minutes(5),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        _retry_throttled(iteration, _INGEST_THROTTLE_ATTEMPTS)
         _retry_transient(iteration, LAMBDA_TRANSIENT_ERRORS)
         iteration.add_retry(
             errors=[INGEST_FAILED],
@@ -282,6 +311,36 @@ class PipelineStateMachine(Construct):
         _retry_transient(process, GLUE_TRANSIENT_ERRORS)
         process.add_catch(self._caught(Stage.PROCESS, notify), errors=[sfn.Errors.ALL], result_path="$.failure")
         return process
+
+    def _score(self, function: lambda_.Function, notify: sfn.IChainable) -> tasks.LambdaInvoke:
+        timeout = function.timeout
+        if timeout is None:
+            raise ValueError("the score function needs an explicit timeout: it is the Score task's too")
+        score = tasks.LambdaInvoke(
+            self,
+            Stage.SCORE.state_name,
+            comment="Scores the problem posts with no score yet, within the run's LLM budget; it records "
+            "runs/<run_id>/score.json (a rerun finds it and calls no model).",
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object({"run": sfn.JsonPath.object_at(_RUN)}),
+            result_selector={
+                "manifest": sfn.JsonPath.string_at("$.Payload.manifest"),
+                "recorded.$": "$.Payload.recorded",
+                "scored": sfn.JsonPath.number_at("$.Payload.scored"),
+                "model_calls": sfn.JsonPath.number_at("$.Payload.model_calls"),
+                "cost_usd": sfn.JsonPath.number_at("$.Payload.cost_usd"),
+                "budget_exhausted.$": "$.Payload.budget_exhausted",
+            },
+            result_path="$.score",
+            # The function's own timeout: a task still waiting past it has lost its invocation.
+            task_timeout=sfn.Timeout.duration(timeout),
+            retry_on_service_exceptions=False,
+        )
+        # One scorer at a time: another run's may hold it for up to its timeout.
+        _retry_throttled(score, throttle_attempts_covering(timeout))
+        _retry_transient(score, LAMBDA_TRANSIENT_ERRORS)
+        score.add_catch(self._caught(Stage.SCORE, notify), errors=[sfn.Errors.ALL], result_path="$.failure")
+        return score
 
     def _verify(self, function: lambda_.IFunction, glue: GlueConfig, notify: sfn.IChainable) -> tasks.LambdaInvoke:
         verify = tasks.LambdaInvoke(

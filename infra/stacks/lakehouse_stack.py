@@ -19,6 +19,7 @@ from infra.constructs.pipeline_schedule import PipelineSchedule
 from infra.constructs.pipeline_state_machine import PipelineStateMachine
 from infra.constructs.processed_catalog import ProcessedCatalog, database_name
 from infra.constructs.processing_job import ProcessingJob
+from infra.constructs.score_function import ScoreFunction
 from infra.constructs.verify_function import VerifyFunction
 
 __all__ = ["LakehouseStack"]
@@ -33,6 +34,7 @@ class LakehouseStack(cdk.Stack):
     ingest: IngestFunction
     processing: ProcessingJob
     catalog: ProcessedCatalog
+    score: ScoreFunction
     verify: VerifyFunction
     pipeline: PipelineStateMachine
     schedule: PipelineSchedule
@@ -106,6 +108,19 @@ class LakehouseStack(cdk.Stack):
             removal_policy=removal_policy,
         )
 
+        self.score = ScoreFunction(
+            self,
+            "Score",
+            resource_prefix=config.resource_prefix,
+            environment=config.name,
+            settings=config.llm,
+            encryption_key=self.storage.key,
+            processed_bucket=self.storage.processed_bucket,
+            analytics_bucket=self.storage.analytics_bucket,
+            raw_bucket=self.storage.raw_bucket,
+            log_retention_days=config.log_retention_days,
+            removal_policy=removal_policy,
+        )
         self.verify = VerifyFunction(
             self,
             "Verify",
@@ -128,6 +143,7 @@ class LakehouseStack(cdk.Stack):
             glue=config.glue,
             ingest_function=self.ingest.function,
             processing_job_name=self.processing.job.job_name,
+            score_function=self.score.function,
             verify_function=self.verify.function,
             alarm_topic=self.alarms.topic,
             encryption_key=self.storage.key,
@@ -152,6 +168,7 @@ class LakehouseStack(cdk.Stack):
             alarm_topic=self.alarms.topic,
             state_machine=self.pipeline.state_machine,
             ingest_function=self.ingest.function,
+            score_function=self.score.function,
             verify_function=self.verify.function,
             processing_job_name=self.processing.job.job_name,
             scheduler_dead_letter_queue=self.schedule.dead_letter_queue,
@@ -184,6 +201,7 @@ class LakehouseStack(cdk.Stack):
             "GlueDatabaseName": self.catalog.database.database_name,
             "PiiSecretArn": self.processing.pii_secret.secret_arn,
             "ProcessingLogGroupPrefix": self.processing.log_group_prefix,
+            "ScoreFunctionName": self.score.function.function_name,
             "VerifyFunctionName": self.verify.function.function_name,
             "StateMachineArn": self.pipeline.state_machine.state_machine_arn,
             "ScheduleName": self.schedule.schedule.schedule_name,

@@ -42,11 +42,14 @@ _ARROW_TYPES = {
     ColumnType.BIGINT: pa.int64(),
     ColumnType.BOOLEAN: pa.bool_(),
     ColumnType.TIMESTAMP: pa.timestamp("ms", tz="UTC"),
+    # The analytics zone's tables only (raw rows never hold them: to_parquet refuses them).
+    ColumnType.INT: pa.int32(),
+    ColumnType.STRING_ARRAY: pa.list_(pa.string()),
 }
 
 
 def arrow_schema(table: Table) -> pa.Schema:
-    """The Parquet schema of a raw-zone table, derived from its declaration (``lakehouse.tables``)."""
+    """The Parquet schema of a table written with pyarrow, derived from its declaration (``lakehouse.tables``)."""
     return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable) for c in table.file_columns])
 
 

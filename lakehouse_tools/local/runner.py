@@ -39,6 +39,7 @@ from lakehouse_tools.local.state_machine import LocalStateMachine
 from lakehouse_tools.replay.corpus import Corpus, DirectoryCorpus, open_corpus
 from lakehouse_tools.replay.options import ReplayOptions
 from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
+from lambdas.score.settings import Backend, BatchPolicy, ScoreSettings
 from lambdas.verify.settings import VerifySettings
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     from lakehouse_tools.replay.server import ReplayServer
 
 STAGES = tuple(stage.value for stage in Stage)  # --until / --fail-after; the order is the definition's
+SCORERS = tuple(backend.value for backend in Backend)  # --scorer
+DEFAULT_SCORER = Backend.HEURISTIC.value  # offline: no model can be reached or downloaded
 DEFAULT_ENV = "dev"
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 # Subreddits ingested at once, as the cloud's concurrent invocations do: while Reddit prepares
@@ -65,6 +68,7 @@ class RunOptions:
     run_id: str | None = None
     until: str | None = None  # the last stage to run (None: all of them)
     fail_after: str | None = None  # fail the run just after this stage's writes (drills and tests)
+    scorer: str = DEFAULT_SCORER  # bedrock: the environment's model, with the user's AWS credentials
     reddit_url: str | None = None
     replay: ReplayOptions = field(default_factory=ReplayOptions)
     synthetic: Mapping[str, Any] = field(default_factory=dict)
@@ -85,6 +89,8 @@ class RunOptions:
         for flag, stage in (("--until", self.until), ("--fail-after", self.fail_after)):
             if stage is not None and stage not in STAGES:
                 raise ValueError(f"{flag} must be one of {', '.join(STAGES)}, got {stage!r}")
+        if self.scorer not in SCORERS:
+            raise ValueError(f"--scorer must be one of {', '.join(SCORERS)}, got {self.scorer!r}")
         if self.concurrency < 1:
             raise ValueError(f"--concurrency must be at least 1, got {self.concurrency}")
 
@@ -264,6 +270,7 @@ def run(options: RunOptions, *, definition: Mapping[str, Any] | None = None) -> 
             summary["stages"][stage.value] = stages.summaries.get(stage, {"placeholder": True})
             summary["timings_seconds"][stage.value] = execution.durations[state]
     summary["reddit_requests"] = dict(sorted(stages.requests.items()))
+    summary["model_calls"] = _model_calls(summary["stages"].get(Stage.SCORE.value))
     if isinstance(corpus, DirectoryCorpus):
         summary["corpus"] = {"posts": corpus.post_count, "unlisted_posts": len(corpus.unlisted)}
     summary["reconciliation"] = _reconcile(summary["stages"])
@@ -308,12 +315,17 @@ class _LocalStages:
         return {
             INGEST_ITERATION_STATE: self.ingest_subreddit,
             Stage.PROCESS.state_name: self.process,
+            Stage.SCORE.state_name: self.score,
             Stage.VERIFY.state_name: self.verify,
             NOTIFY_STATE: self.notify,
         }
 
     def environments(self) -> dict[str, Callable[[], AbstractContextManager[Any]]]:
-        return {Stage.INGEST.state_name: self._ingest_environment, Stage.VERIFY.state_name: self._verify_environment}
+        return {
+            Stage.INGEST.state_name: self._ingest_environment,
+            Stage.SCORE.state_name: self._score_environment,
+            Stage.VERIFY.state_name: self._verify_environment,
+        }
 
     def _log(self, stage: Stage) -> TextIO:
         path = self.lake / "logs" / self.run_id / f"{stage.value}.jsonl"
@@ -420,6 +432,44 @@ class _LocalStages:
         self.summaries[Stage.PROCESS] = counts
         return {"Id": job_run_id, "JobRunState": "SUCCEEDED", "ExecutionTime": round(time.monotonic() - started)}
 
+    # ---------------------------------------------------------------- score
+
+    def score_settings(self) -> ScoreSettings:
+        """The scoring function's settings as deployed, on the lake's directories; batch inference is
+        off locally (its jobs take hours and write to S3)."""
+        policy = replace(self.config.llm.policy, batch=BatchPolicy(enabled=False))
+        return ScoreSettings(
+            environment=self.config.name,
+            processed_uri=str(self.lake / "processed"),
+            analytics_uri=str(self.lake / "analytics"),
+            runs_uri=str(self.lake / "runs"),
+            backend=Backend(self.options.scorer),
+            policy=policy,
+        )
+
+    @contextmanager
+    def _score_environment(self) -> Iterator[None]:
+        with (
+            _environment(self.score_settings().to_env()),
+            self._log(Stage.SCORE) as log,
+            _logs_to(log, _score_loggers),
+            redirect_stdout(log),
+        ):
+            yield
+
+    def score(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        from lambdas.score.handler import clear_clients, handler
+
+        clear_clients()  # another run in this process may have scored another lake
+        try:
+            output = handler(dict(parameters["Payload"]), cast("LambdaContext", _LambdaContext()))
+        except Exception as exc:
+            self.summaries[Stage.SCORE] = {"error": f"{type(exc).__name__}: {exc}"}
+            raise
+        recorded = RunManifests(LocalObjectStore(self.lake / "runs")).read(self.run_id, Stage.SCORE) or {}
+        self.summaries[Stage.SCORE] = recorded | {"recorded": output["recorded"]}
+        return {"Payload": output, "StatusCode": 200}
+
     # ---------------------------------------------------------------- verify
 
     @contextmanager
@@ -480,6 +530,29 @@ def _ingest_loggers() -> list[logging.Logger]:
     from lambdas.ingest import handler, ingest  # Powertools reads its settings (the environment) here
 
     return [logging.getLogger(handler.logger.name), ingest.logger]
+
+
+def _score_loggers() -> list[logging.Logger]:
+    from lambdas.score import handler
+
+    return [logging.getLogger(handler.logger.name)]
+
+
+def _model_calls(score: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The run's model calls and their cost (zero on a rerun of a scored run: it calls no backend)."""
+    if not score or "error" in score or score.get("placeholder"):
+        return {"calls": 0, "cost_usd": 0.0}
+    recorded = bool(score.get("recorded"))
+    return {
+        "backend": score["backend"],
+        "model_id": score["model_id"],
+        "prompt_version": score["prompt_version"],
+        "calls": 0 if recorded else score["model_calls"],
+        "input_tokens": 0 if recorded else score["input_tokens"],
+        "output_tokens": 0 if recorded else score["output_tokens"],
+        "cost_usd": 0.0 if recorded else score["cost_usd"],
+        "recorded": recorded,
+    }
 
 
 def _verify_loggers() -> list[logging.Logger]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from aws_cdk import assertions
 
+from infra.constructs.score_function import SCORE_HANDLER
 from infra.constructs.verify_function import VERIFY_HANDLER
 from lakehouse_tools.local.definition import state_machine_definition
 from tests.infra.templates import INGEST_HANDLER, REGION, as_list, key_policy_statements, role_statements
@@ -37,22 +38,26 @@ __all__ = [
 ACCOUNT = "123456789012"  # moto's default account, and an ARN-shaped stand-in for the deployed one
 
 Resolver = Callable[[Mapping[str, Any]], str]
-_HANDLERS = (INGEST_HANDLER, VERIFY_HANDLER)
+_HANDLERS = (INGEST_HANDLER, SCORE_HANDLER, VERIFY_HANDLER)
 
 
 @dataclass(frozen=True)
 class Targets:
-    """What the definition's references stand for: the two functions, the Glue job and the alarm topic."""
+    """What the definition's references stand for: the three functions, the Glue job and the alarm topic."""
 
     ingest_function_arn: str
+    score_function_arn: str
     verify_function_arn: str
     job_name: str
     topic_arn: str
 
     @classmethod
-    def named(cls, *, ingest_function: str, verify_function: str, job_name: str, topic_name: str) -> Targets:
+    def named(
+        cls, *, ingest_function: str, score_function: str, verify_function: str, job_name: str, topic_name: str
+    ) -> Targets:
         return cls(
             ingest_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{ingest_function}",
+            score_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{score_function}",
             verify_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{verify_function}",
             job_name=job_name,
             topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:{topic_name}",
@@ -73,6 +78,7 @@ class Targets:
                 topic_name = properties["TopicName"]
         return cls.named(
             ingest_function=names[INGEST_HANDLER],
+            score_function=names[SCORE_HANDLER],
             verify_function=names[VERIFY_HANDLER],
             job_name=job_name,
             topic_name=topic_name,
@@ -82,7 +88,11 @@ class Targets:
 def resolver(template: Mapping[str, Any], targets: Targets) -> Resolver:
     """Resolve the definition's references (``Ref`` / ``Fn::GetAtt``) to ``targets``."""
     resources: Mapping[str, Any] = template["Resources"]
-    functions = {INGEST_HANDLER: targets.ingest_function_arn, VERIFY_HANDLER: targets.verify_function_arn}
+    functions = {
+        INGEST_HANDLER: targets.ingest_function_arn,
+        SCORE_HANDLER: targets.score_function_arn,
+        VERIFY_HANDLER: targets.verify_function_arn,
+    }
 
     def resolve(reference: Mapping[str, Any]) -> str:
         if reference == {"Ref": "AWS::Partition"}:

@@ -224,6 +224,12 @@ def test_optional_values_may_be_null_or_absent(context: dict[str, Any]) -> None:
         (("ingest", "timeout_seconds"), "600", r"dev\.ingest\.timeout_seconds: expected an integer, got str"),
         (("ingest", "memory_mb"), True, r"dev\.ingest\.memory_mb: expected an integer, got bool"),
         (("llm", "budget_usd_per_run"), -1, r"dev\.llm\.budget_usd_per_run: -1 must be >= 0"),
+        (("llm", "weights", "market_gap"), 0.5, r"dev\.llm: weights must sum to 1, got 1\.35"),
+        (("llm", "model_id"), "claude", r"dev\.llm\.model_id: 'claude' is not a Bedrock model or inference profile"),
+        (("llm", "tiers", "medium"), 90, r"dev\.llm: tiers must satisfy 0 <= medium <= high <= 100"),
+        (("llm", "max_concurrency"), 0, r"dev\.llm\.max_concurrency: 0 must be between 1 and 32"),
+        (("llm", "inference_profile_regions"), ["us-east-2"], r"only an inference profile id"),
+        (("llm", "model_id"), "anthropic.claude-3-5-haiku-20241022-v1:0", r"reached end of life on Bedrock on 2026-06"),
         (("glue", "worker_type"), "G.3X", r"dev\.glue\.worker_type: 'G\.3X' is not one of"),
         (("glue", "timeout_minutes"), 0, r"dev\.glue\.timeout_minutes: 0 must be between 1 and 2880"),
         (("glue", "timeout_minutes"), 4320, r"dev\.glue\.timeout_minutes: 4320 must be between 1 and 2880"),
@@ -280,6 +286,24 @@ def test_bad_values_are_named_with_their_key(
     section[path[-1]] = value
     with pytest.raises(ConfigError, match=message):
         load_environments(context)
+
+
+def test_batch_inference_needs_the_quota_that_sets_its_minimum(context: dict[str, Any]) -> None:
+    context["environments"]["prod"]["llm"]["batch"] = {"enabled": True}
+    with pytest.raises(ConfigError, match=r"prod\.llm: batch inference needs the model's min_records_quota_name"):
+        load_environments(context)
+
+
+def test_each_environment_scores_with_its_own_current_model_and_budget(context: dict[str, Any]) -> None:
+    dev, prod = load_environment(context, "dev").llm, load_environment(context, "prod").llm
+    assert dev.model_id != prod.model_id
+    assert not dev.uses_inference_profile
+    assert not dev.policy.batch.enabled
+    assert prod.uses_inference_profile
+    assert prod.foundation_model_id.startswith("anthropic.claude-haiku-4-5")
+    assert prod.inference_profile_regions
+    assert prod.policy.batch.enabled
+    assert sum(prod.policy.weights.values()) == pytest.approx(1.0)
 
 
 def test_environment_config_is_typed_all_the_way_down(context: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Capture, Match
 
 from infra.constructs.nag import flatten_cfn_reference
-from infra.constructs.pipeline_monitoring import MAX_SUCCESS_WINDOW_HOURS, PipelineMonitoring
+from infra.constructs.pipeline_monitoring import BUDGET_EXHAUSTED_HOURS, MAX_SUCCESS_WINDOW_HOURS, PipelineMonitoring
 from lakehouse import metrics
 
 pytestmark = pytest.mark.cdk
@@ -32,6 +32,8 @@ ALARM_KEYS = {
     "executions_timed_out",
     "executions_aborted",
     "no_recent_success",
+    "score_errors",
+    "score_budget_reached",
     "verify_errors",
     "verify_throttles",
     "schedule_dead_letters",
@@ -50,6 +52,7 @@ class Synthesized:
     topic: Any
     state_machine_arn: Any
     verify_function: Any
+    score_function: Any
     ingest_function: Any
     queue_name: Any
     existing_alarm_arn: Any
@@ -62,7 +65,7 @@ def _stand_in_stack(*, schedule_enabled: bool, window: int = WINDOW_HOURS) -> Sy
     state_machine = sfn.StateMachine(
         stack, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "Pass"))
     )
-    ingest, verify = (
+    ingest, score, verify = (
         lambda_.Function(
             stack,
             construct_id,
@@ -70,7 +73,7 @@ def _stand_in_stack(*, schedule_enabled: bool, window: int = WINDOW_HOURS) -> Sy
             handler="index.handler",
             code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
         )
-        for construct_id in ("Ingest", "Verify")
+        for construct_id in ("Ingest", "Score", "Verify")
     )
     queue = sqs.Queue(stack, "SchedulerDeadLetters")
     existing = cloudwatch.Alarm(
@@ -89,6 +92,7 @@ def _stand_in_stack(*, schedule_enabled: bool, window: int = WINDOW_HOURS) -> Sy
         alarm_topic=topic,
         state_machine=state_machine,
         ingest_function=ingest,
+        score_function=score,
         verify_function=verify,
         processing_job_name=JOB_NAME,
         scheduler_dead_letter_queue=queue,
@@ -102,6 +106,7 @@ def _stand_in_stack(*, schedule_enabled: bool, window: int = WINDOW_HOURS) -> Sy
         topic=stack.resolve(topic.topic_arn),
         state_machine_arn=stack.resolve(state_machine.state_machine_arn),
         verify_function=stack.resolve(verify.function_name),
+        score_function=stack.resolve(score.function_name),
         ingest_function=stack.resolve(ingest.function_name),
         queue_name=stack.resolve(queue.queue_name),
         existing_alarm_arn=stack.resolve(existing.alarm_arn),
@@ -237,6 +242,49 @@ def test_verify_function_errors_and_throttles_alarm(enabled: Synthesized, name: 
     )
 
 
+def test_score_function_errors_alarm(enabled: Synthesized) -> None:
+    _alarm(
+        enabled,
+        f"{PREFIX}-score-errors",
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": enabled.score_function}],
+            "Statistic": "Sum",
+            **ONE_OR_MORE_IN_5_MINUTES,
+        },
+    )
+
+
+def test_a_budget_reached_three_hours_in_a_row_alarms_the_backlog_is_not_draining(enabled: Synthesized) -> None:
+    dimensions = Capture()
+    _alarm(
+        enabled,
+        f"{PREFIX}-score-budget-reached",
+        {
+            "Namespace": metrics.NAMESPACE,
+            "MetricName": str(metrics.ScoreMetric.BUDGET_EXHAUSTED),
+            "Dimensions": dimensions,
+            "Statistic": "Maximum",
+            "Period": 3600,
+            "EvaluationPeriods": 3,
+            "DatapointsToAlarm": 3,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            # An hour without a run says nothing about the budget.
+            "TreatMissingData": "notBreaching",
+        },
+    )
+    assert BUDGET_EXHAUSTED_HOURS == 3
+    assert {d["Name"]: d["Value"] for d in dimensions.as_array()} == {
+        "service": metrics.SCORE_SERVICE,
+        metrics.ENVIRONMENT_DIMENSION: ENVIRONMENT,
+    }
+    description = _pipeline_alarms(enabled)[f"{PREFIX}-score-budget-reached"]["AlarmDescription"]
+    for remedy in ("llm.budget_usd_per_run", "batch", "accept the backlog"):
+        assert remedy in description
+
+
 def test_a_scheduler_dead_letter_alarms(enabled: Synthesized) -> None:
     _alarm(
         enabled,
@@ -336,9 +384,20 @@ def test_dashboard_graphs_every_stage_metric_for_this_environment(dashboard: dic
         metrics.IngestMetric.RATE_LIMIT_WAITS,
         metrics.IngestMetric.CAP_HITS,
     }
-    assert ours == {(str(m), metrics.VERIFY_SERVICE) for m in run_metrics} | {
-        (str(m), metrics.INGEST_SERVICE) for m in ingest_metrics
+    score_metrics = {
+        metrics.ScoreMetric.COST_USD,
+        metrics.ScoreMetric.BUDGET_EXHAUSTED,
+        metrics.ScoreMetric.MODEL_CALLS,
+        metrics.ScoreMetric.POSTS_SCORED,
+        metrics.ScoreMetric.POSTS_FAILED,
+        metrics.ScoreMetric.POSTS_DEFERRED,
+        metrics.ScoreMetric.POSTS_WAITING,
     }
+    assert ours == (
+        {(str(m), metrics.VERIFY_SERVICE) for m in run_metrics}
+        | {(str(m), metrics.INGEST_SERVICE) for m in ingest_metrics}
+        | {(str(m), metrics.SCORE_SERVICE) for m in score_metrics}
+    )
     for namespace, name, dims in lines:
         if namespace == metrics.NAMESPACE:
             assert dims[metrics.ENVIRONMENT_DIMENSION] == ENVIRONMENT, name
@@ -349,7 +408,7 @@ def test_dashboard_shows_executions_durations_and_the_glue_job(enabled: Synthesi
     machine = flatten_cfn_reference(enabled.state_machine_arn)
     for metric_name in ("ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionTime"):
         assert ("AWS/States", metric_name, (("StateMachineArn", machine),)) in lines
-    for function in (enabled.ingest_function, enabled.verify_function):
+    for function in (enabled.ingest_function, enabled.score_function, enabled.verify_function):
         assert ("AWS/Lambda", "Duration", (("FunctionName", flatten_cfn_reference(function)),)) in lines
     assert any(namespace == "Glue" and ("JobName", JOB_NAME) in dims for namespace, _, dims in lines)
 
@@ -364,8 +423,28 @@ def test_dashboard_alarm_status_lists_every_alarm_including_the_stages(
     assert sorted(widget["properties"]["alarms"]) == sorted(flatten_cfn_reference(arn) for arn in expected)
 
 
+def test_dashboard_graphs_what_scoring_costs_and_does(dashboard: dict[str, Any]) -> None:
+    graphed = {
+        (name, line[-1].get("stat") if isinstance(line[-1], dict) else None)
+        for widget in dashboard["widgets"]
+        for line in widget["properties"].get("metrics", [])
+        if line[0] == metrics.NAMESPACE and (name := line[1]) in set(metrics.ScoreMetric)
+    }
+    assert graphed == {
+        (metrics.ScoreMetric.COST_USD, "Sum"),
+        (metrics.ScoreMetric.BUDGET_EXHAUSTED, "Maximum"),
+        (metrics.ScoreMetric.MODEL_CALLS, "Sum"),
+        (metrics.ScoreMetric.POSTS_SCORED, "Sum"),
+        (metrics.ScoreMetric.POSTS_FAILED, "Sum"),
+        (metrics.ScoreMetric.POSTS_DEFERRED, "Sum"),
+        # The backlog after each run is a level: the hour's largest, not a sum over its runs.
+        (metrics.ScoreMetric.POSTS_WAITING, "Maximum"),
+    }
+
+
 def test_dashboard_rows_fit_the_grid(dashboard: dict[str, Any]) -> None:
     widgets = dashboard["widgets"]
-    assert len({widget["y"] for widget in widgets}) == 5  # health, volume, Reddit, cost, execution time
+    # health, volume, Reddit, scoring, cost, execution time
+    assert len({widget["y"] for widget in widgets}) == 6
     for widget in widgets:
         assert widget["x"] + widget["width"] <= 24, widget["properties"].get("title")

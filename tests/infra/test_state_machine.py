@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
@@ -20,7 +21,9 @@ from infra.constructs.pipeline_state_machine import (
     INGEST_FAILED,
     LAMBDA_TRANSIENT_ERRORS,
     SNS_TRANSIENT_ERRORS,
+    throttle_attempts_covering,
 )
+from infra.constructs.score_function import SCORE_HANDLER
 from infra.constructs.verify_function import VERIFY_HANDLER
 from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
 from tests.infra.state_machines import Targets, follow, key_actions_denied, main_path, render, states
@@ -52,6 +55,10 @@ def _state_machine(template: assertions.Template) -> tuple[str, dict[str, Any]]:
 
 def _verify_function_id(template: assertions.Template) -> str:
     return one(template, "AWS::Lambda::Function", {"Handler": VERIFY_HANDLER})[0]
+
+
+def _score_function_id(template: assertions.Template) -> str:
+    return one(template, "AWS::Lambda::Function", {"Handler": SCORE_HANDLER})[0]
 
 
 def _referenced_ids(value: Any) -> set[str]:
@@ -135,7 +142,13 @@ def test_a_run_defaults_to_the_environments_subreddits(
 def test_every_task_retries_and_catches(definitions: Mapping[str, dict[str, Any]], env: str) -> None:
     tasks = {name: state for name, state in states(definitions[env]) if state["Type"] == "Task"}
     # The walk reaches inside the Map: the ingest iteration is a task of its own.
-    assert {INGEST_ITERATION_STATE, NOTIFY_STATE, Stage.PROCESS.state_name, Stage.VERIFY.state_name} <= tasks.keys()
+    assert {
+        INGEST_ITERATION_STATE,
+        NOTIFY_STATE,
+        Stage.PROCESS.state_name,
+        Stage.SCORE.state_name,
+        Stage.VERIFY.state_name,
+    } <= tasks.keys()
     lacking = {name: [field for field in ("Retry", "Catch") if not state.get(field)] for name, state in tasks.items()}
     assert {name: fields for name, fields in lacking.items() if fields} == {}
 
@@ -153,6 +166,7 @@ def test_each_task_retries_the_transient_errors_of_its_service_and_nothing_it_ca
     assert retried == {
         INGEST_ITERATION_STATE: {*LAMBDA_TRANSIENT_ERRORS, INGEST_FAILED},
         Stage.PROCESS.state_name: {*GLUE_BUSY_ERRORS, *GLUE_TRANSIENT_ERRORS},
+        Stage.SCORE.state_name: set(LAMBDA_TRANSIENT_ERRORS),  # not ScoringDegraded: it would fail the same again
         Stage.VERIFY.state_name: set(LAMBDA_TRANSIENT_ERRORS),
         NOTIFY_STATE: set(SNS_TRANSIENT_ERRORS),
     }
@@ -178,7 +192,13 @@ def test_every_stage_failure_notifies_then_fails_the_run_with_the_stages_error(
     definition = definitions[env]
     top_level = definition["States"]
     catching = {name: state for name, state in top_level.items() if state.get("Catch")}
-    assert catching.keys() == {Stage.INGEST.state_name, Stage.PROCESS.state_name, Stage.VERIFY.state_name, NOTIFY_STATE}
+    assert catching.keys() == {
+        Stage.INGEST.state_name,
+        Stage.PROCESS.state_name,
+        Stage.SCORE.state_name,
+        Stage.VERIFY.state_name,
+        NOTIFY_STATE,
+    }
     for name, state in catching.items():
         (catch,) = state["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"], name
@@ -195,6 +215,69 @@ def test_every_stage_failure_notifies_then_fails_the_run_with_the_stages_error(
         # The run fails with the stage and the caught error (Verify.RunNotReconciled), and the error's cause.
         assert failed["ErrorPath"] == f"States.Format('{{}}.{{}}', $.failed_state, {catch['ResultPath']}.Error)"
         assert failed["CausePath"] == f"{catch['ResultPath']}.Cause"
+
+
+# --------------------------------------------------------------------------- score
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_score_invokes_the_score_function_between_process_and_publish(
+    raw_templates: Mapping[str, dict[str, Any]], definitions: Mapping[str, dict[str, Any]], env: str
+) -> None:
+    definition = definitions[env]
+    path = main_path(definition)
+    assert path[path.index(Stage.PROCESS.state_name) + 1 : path.index(Stage.PUBLISH.state_name) + 1] == [
+        Stage.SCORE.state_name,
+        Stage.PUBLISH.state_name,
+    ]
+    score = definition["States"][Stage.SCORE.state_name]
+    assert score["Type"] == "Task"
+    assert score["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert score["Parameters"] == {
+        "FunctionName": Targets.as_deployed(raw_templates[env]).score_function_arn,
+        "Payload": {"run.$": "$.run"},
+    }
+    # References, not data: the manifest and a few counts; the batch details stay in score.json.
+    assert score["ResultSelector"] == {
+        f"{name}.$": f"$.Payload.{name}"
+        for name in ("manifest", "recorded", "scored", "model_calls", "cost_usd", "budget_exhausted")
+    }
+    assert score["ResultPath"] == "$.score"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_failed_score_is_caught_into_score_failed_and_notified(
+    definitions: Mapping[str, dict[str, Any]], env: str
+) -> None:
+    definition = definitions[env]
+    (catch,) = definition["States"][Stage.SCORE.state_name]["Catch"]
+    assert catch == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.failure",
+        "Next": f"{Stage.SCORE.state_name} failed",
+    }
+    route = follow(definition, catch["Next"])
+    assert route[1:] == [NOTIFY_STATE, "Run failed"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_score_waits_as_long_as_its_function_and_outwaits_another_runs_scorer(
+    definitions: Mapping[str, dict[str, Any]], configs: Mapping[str, EnvironmentConfig], env: str
+) -> None:
+    timeout = configs[env].llm.timeout_seconds
+    score = definitions[env]["States"][Stage.SCORE.state_name]
+    assert score["TimeoutSeconds"] == timeout
+    throttled, transient = score["Retry"]
+    assert throttled["ErrorEquals"] == ["Lambda.TooManyRequestsException"]
+    # Full jitter waits half of each delay on average: the delays add up to twice the busy scorer's timeout.
+    delays = [
+        min(throttled["IntervalSeconds"] * throttled["BackoffRate"] ** attempt, throttled["MaxDelaySeconds"])
+        for attempt in range(throttled["MaxAttempts"])
+    ]
+    assert sum(delays) >= 2 * timeout > sum(delays[:-1])
+    assert throttled["MaxAttempts"] == throttle_attempts_covering(cdk.Duration.seconds(timeout))
+    assert throttled["JitterStrategy"] == "FULL"
+    assert set(transient["ErrorEquals"]) == set(LAMBDA_TRANSIENT_ERRORS)
 
 
 # --------------------------------------------------------------------------- concurrency
@@ -228,6 +311,7 @@ def test_the_role_reaches_only_the_pipelines_functions_job_and_topic(
     role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     ingest_id, _ = ingest_function(template)
     verify_id = _verify_function_id(template)
+    score_id = _score_function_id(template)
     job_id, _ = one(template, "AWS::Glue::Job")
     topic_id, _ = one(template, "AWS::SNS::Topic")
 
@@ -246,7 +330,7 @@ def test_the_role_reaches_only_the_pipelines_functions_job_and_topic(
 
     assert actions.keys() <= {"lambda", "glue", "sns", "logs", "xray", "kms"}
     assert actions["lambda"] == {"lambda:InvokeFunction"}
-    assert targets["lambda"] == {ingest_id, verify_id}
+    assert targets["lambda"] == {ingest_id, score_id, verify_id}
     assert (
         {"glue:StartJobRun", "glue:GetJobRun"}
         <= actions["glue"]

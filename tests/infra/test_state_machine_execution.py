@@ -1,7 +1,7 @@
 """Runs of the synthesized dev state machine on moto's Step Functions interpreter.
 
 The definition is the one the stack deploys (rendered from the template), pointed at moto's
-functions, job and topic of the same names. What moto cannot run is scripted, per call: the two
+functions, job and topic of the same names. What moto cannot run is scripted, per call: the three
 Lambda functions' answers (moto's "simple" Lambda backend never runs code) and Glue's answer to
 StartJobRun (moto's job runs succeed at once). Everything else is the interpreter's own doing:
 the Map, the retries, the catches, JsonMerge, the SNS notice, the Fail state. The one change to the
@@ -28,6 +28,7 @@ from moto import mock_aws
 from infra.config import EnvironmentConfig
 from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
 from lambdas.ingest.ingest import IngestRequest
+from lambdas.score.score import ScoreRequest
 from lambdas.verify.verify import VerifyRequest
 from tests.infra.state_machines import ACCOUNT, REGION, Targets, follow, render, shorten_retries
 
@@ -86,6 +87,24 @@ def ingested(event: dict[str, Any], attempt: int) -> Reply:
     )
 
 
+def scored(event: dict[str, Any], attempt: int) -> Reply:
+    """What the score handler returns (lambdas.score.handler.output)."""
+    return Returns(
+        {
+            "manifest": f"s3://raw/runs/{event['run']['run_id']}/score.json",
+            "recorded": False,
+            "scored": 42,
+            "failed": 1,
+            "deferred": 3,
+            "waiting": 7,
+            "model_calls": 44,
+            "cost_usd": 0.0123,
+            "budget_exhausted": True,
+            "batch": {"submitted": 0, "collected": 0},
+        }
+    )
+
+
 def verified(event: dict[str, Any], attempt: int) -> Reply:
     return Returns(
         {
@@ -103,9 +122,10 @@ class ScriptedLambda:
     def __init__(self, targets: Targets) -> None:
         self.names = {
             targets.ingest_function_arn.rsplit(":", 1)[-1]: "ingest",
+            targets.score_function_arn.rsplit(":", 1)[-1]: "score",
             targets.verify_function_arn.rsplit(":", 1)[-1]: "verify",
         }
-        self.answers: dict[str, Answer] = {"ingest": ingested, "verify": verified}
+        self.answers: dict[str, Answer] = {"ingest": ingested, "score": scored, "verify": verified}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()  # the Map's iterations invoke from several threads
 
@@ -350,7 +370,7 @@ def pipeline(dev_template: dict[str, Any], moto_as_aws: None, monkeypatch: pytes
             ),
         )["Role"]["Arn"]
         functions = boto3.client("lambda", region_name=REGION)
-        for arn in (targets.ingest_function_arn, targets.verify_function_arn):
+        for arn in (targets.ingest_function_arn, targets.score_function_arn, targets.verify_function_arn):
             created = functions.create_function(
                 FunctionName=arn.rsplit(":", 1)[-1],
                 Runtime="python3.12",
@@ -398,7 +418,7 @@ def _catch_route(definition: Mapping[str, Any], stage: Stage) -> list[str]:
 # --------------------------------------------------------------------------- the run that goes well
 
 
-def test_a_run_ingests_every_subreddit_processes_verifies_and_succeeds(
+def test_a_run_ingests_every_subreddit_processes_scores_verifies_and_succeeds(
     pipeline: Pipeline, dev_config: EnvironmentConfig
 ) -> None:
     execution = pipeline.run("run-2026-01-01T00")  # as the schedule starts it: {} and every default
@@ -422,12 +442,14 @@ def test_a_run_ingests_every_subreddit_processes_verifies_and_succeeds(
     (job_run,) = pipeline.job_runs()
     assert job_run["Arguments"] == {"--run_id": "run-2026-01-01T00", "--run_started_at": started}
 
+    run = {"run_id": "run-2026-01-01T00", "run_started_at": started, "subreddits": list(dev_config.subreddits)}
+    (score_event,) = pipeline.lambdas.events("score")
+    assert score_event == {"run": run}
+    score_request = ScoreRequest.from_event(score_event)  # what the score handler parses
+    assert score_request.run_id == "run-2026-01-01T00"
+
     (verify_event,) = pipeline.lambdas.events("verify")
-    assert verify_event["run"] == {
-        "run_id": "run-2026-01-01T00",
-        "run_started_at": started,
-        "subreddits": list(dev_config.subreddits),
-    }
+    assert verify_event["run"] == run
     assert verify_event["process"] == {
         "job_run_id": job_run["Id"],
         "execution_seconds": job_run["ExecutionTime"],
@@ -451,6 +473,15 @@ def test_a_run_ingests_every_subreddit_processes_verifies_and_succeeds(
         for subreddit in dev_config.subreddits
     }
     assert output["process"] == {"job_run_id": job_run["Id"], "state": "SUCCEEDED", "execution_seconds": 123}
+    # The manifest and a few counts; the rest (failed, waiting, batch) stays in score.json.
+    assert output["score"] == {
+        "manifest": "s3://raw/runs/run-2026-01-01T00/score.json",
+        "recorded": False,
+        "scored": 42,
+        "model_calls": 44,
+        "cost_usd": 0.0123,
+        "budget_exhausted": True,
+    }
     assert output["verify"] == {"manifest": "s3://raw/runs/run-2026-01-01T00/verify.json", "ok": True}
     assert pipeline.notices() == []
 
@@ -465,6 +496,8 @@ def test_a_rerun_takes_its_run_id_and_subreddits_from_the_input(pipeline: Pipeli
     assert ingest_event["subreddit"] == "python"
     (job_run,) = pipeline.job_runs()
     assert job_run["Arguments"]["--run_id"] == "run-7"
+    (score_event,) = pipeline.lambdas.events("score")
+    assert score_event["run"]["run_id"] == "run-7"
     (verify_event,) = pipeline.lambdas.events("verify")
     assert verify_event["run"]["run_id"] == "run-7"
     assert verify_event["run"]["subreddits"] == ["python"]
@@ -501,7 +534,40 @@ def test_a_busy_processing_job_is_waited_out_and_the_run_succeeds(pipeline: Pipe
     assert NOTIFY_STATE not in execution.entered()
 
 
+def test_a_scorer_busy_with_another_run_is_waited_out_and_the_run_succeeds(pipeline: Pipeline) -> None:
+    """One scorer at a time (reserved concurrency 1): an overlapping run's Score is throttled, then retried."""
+
+    def busy_twice(event: dict[str, Any], attempt: int) -> Reply:
+        return Throttled() if attempt < 2 else scored(event, attempt)
+
+    pipeline.lambdas.answers["score"] = busy_twice
+    execution = pipeline.run("run-overlapping")
+
+    assert execution.status == "SUCCEEDED"
+    assert execution.task_failures("lambda") == ["Lambda.TooManyRequestsException"] * 2
+    assert len(pipeline.lambdas.events("score")) == 3
+    assert execution.output["score"]["scored"] == 42
+    assert NOTIFY_STATE not in execution.entered()
+
+
 # --------------------------------------------------------------------------- failures
+
+
+def test_a_degraded_scoring_run_notifies_the_operators_and_fails_with_scores_error(pipeline: Pipeline) -> None:
+    def degraded(event: dict[str, Any], attempt: int) -> Reply:
+        return Raises("ScoringDegraded", "9 of 12 assessments failed validation and 0 were throttled or unavailable")
+
+    pipeline.lambdas.answers["score"] = degraded
+    execution = pipeline.run("run-13")
+
+    assert execution.status == "FAILED"
+    assert execution.description["error"] == f"{Stage.SCORE.state_name}.ScoringDegraded"
+    path = execution.path(pipeline.definition)
+    assert path[path.index(Stage.SCORE.state_name) + 1 :] == _catch_route(pipeline.definition, Stage.SCORE)
+    assert len(pipeline.lambdas.events("score")) == 1  # the function's own failure is not retried
+    assert pipeline.lambdas.events("verify") == []  # nothing after Score ran
+    ((_, message),) = pipeline.notices()
+    assert message.startswith("Run run-13 failed in state Score with ScoringDegraded: ")
 
 
 def test_an_unreconciled_run_notifies_the_operators_and_fails_with_verifys_error(pipeline: Pipeline) -> None:

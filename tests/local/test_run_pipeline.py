@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,58 @@ def test_a_full_run_walks_the_state_machine_and_reports_every_stage(clean: tuple
         p.relative_to(lake / "runs" / RUN_ID).as_posix() for p in (lake / "runs" / RUN_ID).rglob("*.json")
     )
     subreddits = summary["stages"]["ingest"]["by_subreddit"]
-    assert manifests == sorted([*(f"ingest/{name}.json" for name in subreddits), "process.json", "verify.json"])
+    assert manifests == sorted(
+        [*(f"ingest/{name}.json" for name in subreddits), "process.json", "score.json", "verify.json"]
+    )
+
+
+def _scores(lake: Path) -> list[dict[str, Any]]:
+    """The current scores, without what differs between two runs of the same content (when, which run)."""
+    path = lake / "analytics" / "opportunity_scores"
+    rows = ds.dataset(path, format="parquet", partitioning="hive").to_table().drop_columns(["scored_at", "run_id"])
+    return sorted(rows.to_pylist(), key=lambda row: str(row["post_id"]))
+
+
+def test_every_problem_post_is_scored_with_verbatim_evidence_and_a_rerun_pays_nothing(
+    clean: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    lake, summary = clean
+    posts = ds.dataset(lake / "processed" / "posts", format="parquet", partitioning="hive").to_table().to_pylist()
+    comments = ds.dataset(lake / "processed" / "comments", format="parquet", partitioning="hive").to_table()
+    texts: dict[str, list[str]] = {}
+    for row in comments.select(["post_id", "body"]).to_pylist():
+        texts.setdefault(row["post_id"], []).append(row["body"] or "")
+    problems = {row["post_id"]: row for row in posts if row["is_problem"]}
+    scores = _scores(lake)
+
+    assert problems
+    assert {row["post_id"] for row in scores} == set(problems)
+    assert {row["status"] for row in scores} == {"scored"}
+    for row in scores:
+        shown = [
+            problems[row["post_id"]]["title"],
+            problems[row["post_id"]]["body"] or "",
+            *texts.get(row["post_id"], []),
+        ]
+        assert row["evidence"], row
+        assert all(any(quote in text for text in shown) for quote in row["evidence"]), row
+        assert 0 <= row["opportunity_score"] <= 100
+        assert row["tier"]
+    assert summary["model_calls"]["calls"] == len(problems) == summary["stages"]["score"]["scored"]
+    assert summary["model_calls"]["backend"] == "heuristic"
+    assert summary["model_calls"]["cost_usd"] == 0.0
+
+    lake = tmp_path / "lake"  # reruns on a copy: the clean lake stays the other tests' reference
+    shutil.copytree(clean[0], lake)
+    rerun = _run(lake)  # the same run id: the Score step finds its manifest
+    assert rerun["ok"]
+    assert rerun["stages"]["score"]["recorded"]
+    assert rerun["model_calls"]["calls"] == 0
+    later = run(RunOptions(source="synthetic:11", lake=lake, now=NOW, run_id="later", synthetic=SYNTHETIC))
+    assert later["ok"]
+    assert later["model_calls"]["calls"] == 0
+    assert later["stages"]["score"]["already_scored"] == len(problems)
+    assert len(_scores(lake)) == len(scores)  # no duplicate score
 
 
 @pytest.mark.parametrize("stage", [Stage.INGEST, Stage.PROCESS])
@@ -94,6 +146,7 @@ def test_failing_after_a_stage_then_rerunning_the_run_id_leaves_processed_as_a_c
     assert ingest["recorded"] == 2  # both subreddits finished before the failure: Reddit is not asked again
     assert not any(path.endswith("/new") for path in rerun["reddit_requests"])
     assert _processed(lake) == _processed(clean[0])
+    assert _scores(lake) == _scores(clean[0])  # scoring is deterministic
 
 
 def test_the_local_order_is_the_definitions(tmp_path: Path) -> None:
@@ -122,3 +175,4 @@ def test_until_stops_after_the_named_stage(tmp_path: Path) -> None:
     assert summary["ok"]
     assert list(summary["stages"]) == ["ingest"]
     assert not (tmp_path / "processed").exists()
+    assert summary["model_calls"] == {"calls": 0, "cost_usd": 0.0}
