@@ -31,9 +31,12 @@ from infra.config import IngestConfig
 from infra.constructs.dead_letter_queue import dead_letter_key_statement, dead_letter_queue
 from infra.constructs.encrypted_log_group import EncryptedLogGroup
 from infra.constructs.key_grants import via_service
-from infra.constructs.lambda_defaults import acknowledge_function_defaults
+from infra.constructs.lambda_defaults import (
+    acknowledge_function_defaults,
+    function_sources,
+)
 from infra.constructs.nag import acknowledge, iam5_resource_finding
-from infra.constructs.python_bundling import PipLocalBundling, SourceMapping, pip_bundling, python_lambda_code
+from infra.constructs.python_bundling import PipLocalBundling, pip_bundling, python_lambda_code
 from infra.constructs.stack_secret import StackSecret, restrict_reads, stack_secret
 from lakehouse import metrics
 from lakehouse.pipeline import RUNS_PREFIX, Stage
@@ -54,12 +57,7 @@ INGEST_RUNTIME = lambda_.Runtime.PYTHON_3_12
 # Graviton: ~20% cheaper per GB-second, and the function mostly waits on Reddit's rate limit.
 INGEST_ARCHITECTURE = lambda_.Architecture.ARM_64
 INGEST_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "ingest" / "requirements.txt"
-# The function and the runtime package whole (the offline tools live apart, in lakehouse_tools).
-INGEST_SOURCES: tuple[SourceMapping, ...] = (
-    (PROJECT_ROOT / "lakehouse", "lakehouse"),
-    (PROJECT_ROOT / "lambdas" / "__init__.py", "lambdas/__init__.py"),
-    (PROJECT_ROOT / "lambdas" / "ingest", "lambdas/ingest"),
-)
+INGEST_SOURCES = function_sources("ingest")
 
 # Each invocation's run manifest: runs/<run_id>/ingest/<subreddit>.json (lakehouse.pipeline).
 INGEST_MANIFESTS = f"{RUNS_PREFIX}*/{Stage.INGEST.value}/*"

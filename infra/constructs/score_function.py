@@ -41,9 +41,15 @@ from constructs import Construct
 from infra.config import LlmConfig
 from infra.constructs.encrypted_log_group import EncryptedLogGroup
 from infra.constructs.key_grants import via_service
-from infra.constructs.lambda_defaults import acknowledge_function_defaults
+from infra.constructs.lambda_defaults import (
+    RUN_MANIFESTS,
+    acknowledge_function_defaults,
+    function_sources,
+    run_manifest_statements,
+    stage_manifest,
+)
 from infra.constructs.nag import acknowledge, iam5_resource_finding
-from infra.constructs.python_bundling import PipLocalBundling, SourceMapping, pip_bundling, python_lambda_code
+from infra.constructs.python_bundling import PipLocalBundling, pip_bundling, python_lambda_code
 from lakehouse.pipeline import RUNS_PREFIX, Stage
 from lambdas.score.layout import BATCH_PREFIX, COSTS_PREFIX, SCORES_PREFIX, SOURCE_PREFIXES
 from lambdas.score.settings import Backend, ScoreSettings
@@ -70,11 +76,7 @@ SCORE_RUNTIME = lambda_.Runtime.PYTHON_3_12
 SCORE_ARCHITECTURE = lambda_.Architecture.ARM_64
 SCORE_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "score" / "requirements.txt"
 # The package holds lambdas/score whole, its prompts (lambdas/score/prompts/**) included.
-SCORE_SOURCES: tuple[SourceMapping, ...] = (
-    (PROJECT_ROOT / "lakehouse", "lakehouse"),
-    (PROJECT_ROOT / "lambdas" / "__init__.py", "lambdas/__init__.py"),
-    (PROJECT_ROOT / "lambdas" / "score", "lambdas/score"),
-)
+SCORE_SOURCES = function_sources("score")
 # One scorer at a time (see the module's docstring): overlapping runs never pay for the same post.
 SCORE_RESERVED_CONCURRENCY = 1
 
@@ -82,8 +84,7 @@ SCORE_RESERVED_CONCURRENCY = 1
 SOURCE_OBJECTS = tuple(f"{prefix}*" for prefix in SOURCE_PREFIXES)
 ANALYTICS_OBJECTS = tuple(f"{prefix}*" for prefix in (SCORES_PREFIX, COSTS_PREFIX, BATCH_PREFIX))
 # Every stage's manifests of every run (the function finds its own, a rerun's, by listing), and the one it writes.
-RUN_MANIFESTS = f"{RUNS_PREFIX}*"
-SCORE_MANIFEST = f"{RUNS_PREFIX}*/{Stage.SCORE.value}.json"
+SCORE_MANIFEST = stage_manifest(Stage.SCORE)
 # What a batch job reads and writes (lambdas.score.layout: batch_input_key, batch_output_prefix).
 BATCH_OBJECTS = f"{BATCH_PREFIX}*"
 BATCH_INPUTS = f"{BATCH_PREFIX}*/input/*"
@@ -313,22 +314,7 @@ class ScoreFunction(Construct):
                 resources=[analytics_bucket.arn_for_objects(pattern) for pattern in ANALYTICS_OBJECTS],
             ),
             # RunManifests: a rerun finds the run's score.json and does nothing.
-            iam.PolicyStatement(
-                sid="ListRunManifests",
-                actions=["s3:ListBucket"],
-                resources=[raw_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": RUN_MANIFESTS}},
-            ),
-            iam.PolicyStatement(
-                sid="ReadRunManifests",
-                actions=["s3:GetObject"],
-                resources=[raw_bucket.arn_for_objects(RUN_MANIFESTS)],
-            ),
-            iam.PolicyStatement(
-                sid="WriteScoreManifest",
-                actions=["s3:PutObject"],
-                resources=[raw_bucket.arn_for_objects(SCORE_MANIFEST)],
-            ),
+            *run_manifest_statements(raw_bucket, Stage.SCORE),
             # SSE-KMS with a bucket key: reading needs Decrypt in the three buckets, a single-part
             # PutObject a data key in the two it writes; both through S3 and for those buckets only.
             iam.PolicyStatement(

@@ -20,9 +20,15 @@ from constructs import Construct
 
 from infra.constructs.encrypted_log_group import EncryptedLogGroup
 from infra.constructs.key_grants import via_service
-from infra.constructs.lambda_defaults import acknowledge_function_defaults
+from infra.constructs.lambda_defaults import (
+    RUN_MANIFESTS,
+    acknowledge_function_defaults,
+    function_sources,
+    run_manifest_statements,
+    stage_manifest,
+)
 from infra.constructs.nag import acknowledge, iam5_resource_finding
-from infra.constructs.python_bundling import PipLocalBundling, SourceMapping, pip_bundling, python_lambda_code
+from infra.constructs.python_bundling import PipLocalBundling, pip_bundling, python_lambda_code
 from lakehouse.pipeline import RUNS_PREFIX, Stage
 from lambdas.verify.settings import VerifySettings
 
@@ -42,18 +48,13 @@ VERIFY_RUNTIME = lambda_.Runtime.PYTHON_3_12
 # Graviton, as the ingest function (and the cost estimate prices ingest on arm64).
 VERIFY_ARCHITECTURE = lambda_.Architecture.ARM_64
 VERIFY_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "verify" / "requirements.txt"
-VERIFY_SOURCES: tuple[SourceMapping, ...] = (
-    (PROJECT_ROOT / "lakehouse", "lakehouse"),
-    (PROJECT_ROOT / "lambdas" / "__init__.py", "lambdas/__init__.py"),
-    (PROJECT_ROOT / "lambdas" / "verify", "lambdas/verify"),
-)
+VERIFY_SOURCES = function_sources("verify")
 # It reads a handful of small JSON manifests: the smallest size is plenty, and a minute is generous.
 VERIFY_MEMORY_MB = 256
 VERIFY_TIMEOUT = cdk.Duration.seconds(60)
 
 # Every stage's manifests of every run (lakehouse.pipeline), and the one object verify writes.
-RUN_MANIFESTS = f"{RUNS_PREFIX}*"
-VERIFY_MANIFEST = f"{RUNS_PREFIX}*/{Stage.VERIFY.value}.json"
+VERIFY_MANIFEST = stage_manifest(Stage.VERIFY)
 
 
 def verify_bundling() -> PipLocalBundling:
@@ -167,23 +168,7 @@ class VerifyFunction(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[self.log_group.log_group_arn],
             ),
-            # RunManifests lists before it reads: without ListBucket S3 answers a missing manifest 403, not 404.
-            iam.PolicyStatement(
-                sid="ListRunManifests",
-                actions=["s3:ListBucket"],
-                resources=[raw_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": RUN_MANIFESTS}},
-            ),
-            iam.PolicyStatement(
-                sid="ReadRunManifests",
-                actions=["s3:GetObject"],
-                resources=[raw_bucket.arn_for_objects(RUN_MANIFESTS)],
-            ),
-            iam.PolicyStatement(
-                sid="WriteVerifyManifest",
-                actions=["s3:PutObject"],
-                resources=[raw_bucket.arn_for_objects(VERIFY_MANIFEST)],
-            ),
+            *run_manifest_statements(raw_bucket, Stage.VERIFY),
             # SSE-KMS with a bucket key: reading a manifest needs Decrypt, a single-part PutObject a data key,
             # both through S3 and for this bucket only.
             iam.PolicyStatement(
