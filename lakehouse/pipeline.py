@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
-from lakehouse.lake.store import ObjectStore
+from lakehouse.lake.store import ObjectStore, get_listed
 
 __all__ = [
     "INGEST_ITERATION_STATE",
@@ -103,12 +103,8 @@ class RunManifests:
         return self.store.uri.rstrip("/") + "/" + self.key(run_id, stage, part)
 
     def read(self, run_id: str, stage: Stage, part: str | None = None) -> dict[str, Any] | None:
-        """The manifest, or None. Listed before it is read: a role may list its manifests' prefix
-        but not the whole bucket, and without that S3 answers a missing key 403 rather than 404."""
-        key = self.key(run_id, stage, part)
-        if key not in self.store.list(key):
-            return None
-        data = self.store.get(key)
+        """The manifest, or None (listed before it is read: see :func:`~lakehouse.lake.store.get_listed`)."""
+        data = get_listed(self.store, self.key(run_id, stage, part))
         return None if data is None else dict(json.loads(data))
 
     def write(self, run_id: str, stage: Stage, document: dict[str, Any], part: str | None = None) -> str:

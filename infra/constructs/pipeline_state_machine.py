@@ -44,7 +44,7 @@ from infra.constructs.key_grants import via_service
 from infra.constructs.nag import acknowledge, iam5_resource_finding
 from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
 
-__all__ = ["LAMBDA_TRANSIENT_ERRORS", "PipelineStateMachine", "throttle_attempts_covering"]
+__all__ = ["LAMBDA_TRANSIENT_ERRORS", "SCORE_TASK_MARGIN", "PipelineStateMachine", "throttle_attempts_covering"]
 
 # Lambda's own failures (not the function's): worth retrying quickly, with jitter.
 LAMBDA_TRANSIENT_ERRORS = (
@@ -68,6 +68,7 @@ _THROTTLE_INTERVAL = cdk.Duration.seconds(30)
 _THROTTLE_BACKOFF = 2.0
 _THROTTLE_MAX_DELAY = cdk.Duration.minutes(5)
 _INGEST_THROTTLE_ATTEMPTS = 6
+SCORE_TASK_MARGIN = cdk.Duration.minutes(1)
 
 
 def _retry_throttled(task: sfn.TaskStateBase, max_attempts: int) -> None:
@@ -332,8 +333,9 @@ class PipelineStateMachine(Construct):
                 "budget_exhausted.$": "$.Payload.budget_exhausted",
             },
             result_path="$.score",
-            # The function's own timeout: a task still waiting past it has lost its invocation.
-            task_timeout=sfn.Timeout.duration(timeout),
+            # The function's own timeout and a margin: the function's own timeout error (a Lambda failure the
+            # Catch names) arrives first, rather than a task timeout racing a function that is finishing.
+            task_timeout=sfn.Timeout.duration(timeout.plus(SCORE_TASK_MARGIN)),
             retry_on_service_exceptions=False,
         )
         # One scorer at a time: another run's may hold it for up to its timeout.

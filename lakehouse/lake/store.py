@@ -127,6 +127,17 @@ class S3ObjectStore:
         self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
 
+def get_listed(store: ObjectStore, key: str) -> bytes | None:
+    """The object at ``key``, or None when it does not exist: listed before it is read.
+
+    A role may list a prefix but not the whole bucket, and then S3 answers a GetObject of a missing key
+    403 (AccessDenied), not 404: listing first tells "not there yet" from "not allowed".
+    """
+    if key not in store.list(key):
+        return None
+    return store.get(key)
+
+
 def open_store(uri: str, *, s3_client: Any = None) -> ObjectStore:
     """A store for ``s3://bucket/prefix`` (with an injected boto3 client), ``file://`` or a plain path."""
     parts = urlsplit(uri)

@@ -34,6 +34,7 @@ __all__ = [
     "Answer",
     "AnswerField",
     "Assessment",
+    "BatchUnavailable",
     "Budget",
     "PostContext",
     "ScoringBackend",
@@ -43,7 +44,7 @@ __all__ = [
 
 TOOL_NAME = "record_opportunity_assessment"
 BUDGET_DEFERRAL = "budget"
-"""How a deferral for want of budget starts (``budget``, ``budget before repair``): left for the next run."""
+"""A deferral for want of budget (``budget...``): nothing was sent, and the post is left for the next run."""
 TOOL_DESCRIPTION = "Record the assessment of one Reddit post as a product opportunity."
 
 
@@ -137,8 +138,8 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
     AnswerField(
         "evidence",
         "string_array",
-        "One to three quotes copied exactly from the title, body or comments shown.",
-        1,
+        "One to three quotes copied exactly from the title, body or comments shown (an opportunity needs one).",
+        0,
         MAX_EVIDENCE,
         8,
         300,
@@ -198,7 +199,8 @@ class Budget:
 
     An assessment reserves the most its next call may cost before making it, and settles the
     reservation with what the call really cost; a call whose reservation does not fit is not made.
-    So the spend never passes the ceiling, whatever the concurrency.
+    So the spend stays within the ceiling at any concurrency, up to the error of the estimates a
+    reservation is made of (tokens estimated from characters, high for English; see ``prompt``).
     """
 
     def __init__(self, limit_usd: float) -> None:
@@ -231,6 +233,10 @@ class Budget:
         return self._refused
 
 
+class BatchUnavailable(Exception):
+    """Batch inference cannot be used this run (off, no role, no quota by that name): posts go on demand."""
+
+
 class ScoringBackend(Protocol):
     """Scores one post. ``assess`` must not raise for what one post's answer does; it raises for what
     stops every post (access denied, an unknown model): the run then fails loudly."""
@@ -251,6 +257,8 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": 
                          "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
                          "\u2013": "-", "\u2014": "-", "\u2212": "-"})  # fmt: skip
 _SPACE = re.compile(r"\s+")
+MIN_QUOTE_WORDS = 3
+MIN_QUOTE_CHARS = 20
 
 
 def _normal(text: str) -> str:
@@ -258,9 +266,18 @@ def _normal(text: str) -> str:
 
 
 def quoted_in(quote: str, texts: Sequence[str]) -> bool:
-    """Whether ``quote`` appears in one of ``texts`` (verbatim up to case, whitespace, quote and dash style)."""
-    needle = _normal(quote).strip("\"'")
-    return bool(needle) and any(needle in _normal(text) for text in texts)
+    """Whether ``quote`` appears in one of ``texts``: verbatim up to case, whitespace, quote and dash style,
+    starting and ending on word boundaries, and long enough to say something (at least
+    :data:`MIN_QUOTE_WORDS` words or :data:`MIN_QUOTE_CHARS` characters once normalized): a stray letter
+    or "is there" is in every post and proves nothing."""
+    needle = _normal(quote).strip("\"' ")
+    if len(needle.split()) < MIN_QUOTE_WORDS and len(needle) < MIN_QUOTE_CHARS:
+        return False
+    # A quote that starts (ends) inside a word must start (end) where that word does.
+    start = r"(?<!\w)" if needle[0].isalnum() else ""
+    end = r"(?!\w)" if needle[-1].isalnum() else ""
+    pattern = re.compile(f"{start}{re.escape(needle)}{end}")
+    return any(pattern.search(_normal(text)) for text in texts)
 
 
 def validate_answer(raw: Any, post: PostContext) -> tuple[Answer | None, list[str]]:
@@ -285,6 +302,8 @@ def validate_answer(raw: Any, post: PostContext) -> tuple[Answer | None, list[st
             errors.append("an opportunity needs an app_concept and a target_user")
         if not values["core_functions"]:
             errors.append("core_functions: an opportunity needs at least one")
+        if not values["evidence"]:
+            errors.append("evidence: an opportunity needs at least one quote")
     errors.extend(
         f"evidence: {quote!r} does not appear in the title, body or comments"
         for quote in values["evidence"]

@@ -20,7 +20,8 @@ Why InvokeModel-type records
 Layout (analytics zone, :mod:`lambdas.score.layout`)::
 
     batch_inference/jobs/<job name>.json              the job's state: arn, run, model, prompt version,
-                                                      records {recordId: {post_id, content_hash}}, collected
+                                                      records {recordId: {post_id, content_hash,
+                                                      comments shown}}, collected
     batch_inference/<job name>/input/records.jsonl    {"recordId": ..., "modelInput": <InvokeModel body>}
     batch_inference/<job name>/output/<job id>/records.jsonl.out   what Bedrock writes (any order)
 
@@ -33,7 +34,7 @@ Idempotency
     The job name is ``<job_prefix>-<run_id>`` (:func:`batch_job_name`), so a rerun of a run finds the
     job's state file and returns it instead of submitting again. The steps of a submission are ordered
     for crash safety, and :meth:`BatchInference.submit` says what a crash between them leaves.
-    Collecting marks the state ``collected`` after reading the results: a job is collected once.
+    Collecting marks the state ``collected`` once the caller has stored the results: a job is collected once.
 
 No repair
     An on-demand answer that fails validation is sent back once with its problems; a batch answer is
@@ -49,17 +50,19 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakehouse.lake.store import ObjectStore
+from lakehouse.lake.store import ObjectStore, get_listed
 from lambdas.score.assessment import (
     ANSWER_SCHEMA,
     TOOL_DESCRIPTION,
     TOOL_NAME,
     Assessment,
+    BatchUnavailable,
     PostContext,
     validate_answer,
 )
@@ -98,10 +101,6 @@ _LEADING = re.compile(r"^[^A-Za-z0-9]+")
 _NAME_HASH = 8
 RECORD_ID_HEX = 32
 OUTPUT_SUFFIX = ".jsonl.out"
-
-
-class BatchUnavailable(Exception):
-    """Batch inference cannot be used here (no quota for the model, batch disabled or no service role)."""
 
 
 # ---------------------------------------------------------------------------- model families
@@ -190,15 +189,15 @@ def _count(value: Any) -> int:
 def batch_job_name(job_prefix: str, run_id: str) -> str:
     """``<job_prefix>-<run_id>`` made a valid Bedrock job name that is also safe in an S3 URI.
 
-    Characters other than letters, digits, ``-`` and ``.`` become ``-`` (a run id's ``_`` among them), the
-    name starts with a letter or digit, and a name longer than 63 characters keeps its first 54 and a
-    hash of the whole, so two long run ids never share a job.
+    Characters other than letters, digits, ``-`` and ``.`` become ``-`` (a run id's ``_`` among them) and
+    the name starts with a letter or digit. A name that had to change, or is longer than 63 characters,
+    ends in a hash of the whole, so two run ids (``run_1``, ``run-1``) never share a job.
     """
     full = f"{job_prefix}-{run_id}"
     name = _LEADING.sub("", _NAME_CHARS.sub("-", full))
     if not name:
         raise ValueError(f"no valid batch job name in {full!r}")
-    if len(name) > MAX_JOB_NAME:
+    if len(name) > MAX_JOB_NAME or name != full:
         digest = hashlib.sha256(full.encode()).hexdigest()[:_NAME_HASH]
         name = f"{name[: MAX_JOB_NAME - _NAME_HASH - 1]}-{digest}"
     return name
@@ -247,6 +246,7 @@ class BatchInference:
         self.prompt = prompt
         self.job_prefix = job_prefix
         self.clock = clock
+        self._collected: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ quota
 
@@ -271,7 +271,7 @@ class BatchInference:
         for key in self.store.list(BATCH_JOBS_PREFIX):
             if not key.endswith(".json"):
                 continue
-            data = self.store.get(key)
+            data = self.store.get(key)  # listed just now: a missing one is gone, not forbidden
             if data is not None:
                 yield json.loads(data)
 
@@ -300,12 +300,13 @@ class BatchInference:
 
         1. The records file is written. A crash here leaves a file no job reads; the rerun reuses it
            (its records are joined to the rerun's ``posts`` by :func:`record_id`).
-        2. The job is created, with a ``clientRequestToken`` derived from the job name. A crash here
-           leaves a job without a state file: the rerun reuses the records file as it is (never
-           rewriting what a job may be reading) and creates again with the same token and parameters,
-           which Bedrock answers with the same job instead of a second one. Past the token's lifetime,
-           the name's conflict is answered by looking the job up by name.
-        3. The state file is written: from here the records are in flight, and the rerun returns it.
+        2. The state is written without a job ARN: from here the records are in flight, whether or not
+           this run is ever rerun.
+        3. The job is created, with a ``clientRequestToken`` derived from the job name, and the state
+           gets its ARN. A crash between the two leaves a state without one: the next :meth:`collect`
+           (any later run) creates again with the same token and parameters, which Bedrock answers
+           with the same job instead of a second one; past the token's lifetime, the name's conflict is
+           answered by looking the job up by name. The records file is never rewritten once written.
 
         The returned state's records are what is in flight: on a rerun after a crash, the records of
         the file that ``posts`` still make (a post outside the file is not submitted: it stays eligible).
@@ -314,24 +315,23 @@ class BatchInference:
         if not batch.enabled or not batch.role_arn:
             raise BatchUnavailable("batch inference needs policy.batch.enabled and a role_arn")
         name = batch_job_name(self.job_prefix, run_id)
-        existing = self.store.get(batch_job_key(name))
+        existing = get_listed(self.store, batch_job_key(name))
         if existing is not None:
             logger.info("batch job %s already submitted for run %s", name, run_id)
             state: dict[str, Any] = json.loads(existing)
-            return state
+            return state | {"already_submitted": True}
 
         input_key = batch_input_key(name)
-        written = self.store.get(input_key)
+        written = get_listed(self.store, input_key)
         if written is None:
             records = self._write_records(input_key, posts)
         else:  # a crash after step 1 or 2: the job may be reading this file
             records = _records_of(written, posts)
             logger.warning("batch job %s: reusing its records file (%d records) after a crash", name, len(records))
 
-        job_arn = self._create_job(name, input_key)
         state = {
             "name": name,
-            "job_arn": job_arn,
+            "job_arn": None,  # written before the job is created: a job is never without its state
             "run_id": run_id,
             "submitted_at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
             "model_id": self.policy.model_id,
@@ -340,17 +340,19 @@ class BatchInference:
             "collected": False,
         }
         self._write_state(state)
-        logger.info("batch job %s submitted: %s, %d records", name, job_arn, len(records))
+        state["job_arn"] = self._create_job(name, input_key)
+        self._write_state(state)
+        logger.info("batch job %s submitted: %s, %d records", name, state["job_arn"], len(records))
         return state
 
-    def _write_records(self, key: str, posts: Sequence[PostContext]) -> dict[str, dict[str, str]]:
-        records: dict[str, dict[str, str]] = {}
+    def _write_records(self, key: str, posts: Sequence[PostContext]) -> dict[str, dict[str, Any]]:
+        records: dict[str, dict[str, Any]] = {}
         lines: list[str] = []
         for post in posts:
             rid = record_id(post.post_id, post.content_hash)
             if rid in records:  # the same post version twice: one record
                 continue
-            records[rid] = {"post_id": post.post_id, "content_hash": post.content_hash}
+            records[rid] = _record(post)
             body = invoke_model_body(self.policy.model_id, self.prompt, post, self.policy)
             lines.append(json.dumps({"recordId": rid, "modelInput": body}, ensure_ascii=False, separators=(",", ":")))
         if not records:
@@ -407,13 +409,17 @@ class BatchInference:
         does a job submitted under another model or prompt version than the current one: its answers
         would be recorded under the wrong key, and its posts are scored again instead.
 
-        Each job read is then marked collected with its status and counts, before this returns: a crash
-        after that and before the caller has stored the assessments loses them: the posts are eligible
-        again and scored by a later run (paid twice at worst, never lost).
+        The jobs read are marked collected by :meth:`mark_collected`, once the caller has stored the
+        assessments. A state without a job ARN (a crash while submitting) gets its job created now.
         """
         results: list[tuple[PostContext, Assessment]] = []
+        self._collected = []
         for state in self._states():
             if state.get("collected"):
+                continue
+            if not state.get("job_arn"):  # a crash between the state and the job: create it (idempotent)
+                state["job_arn"] = self._create_job(state["name"], batch_input_key(state["name"]))
+                self._write_state(state)
                 continue
             job = self.bedrock.get_model_invocation_job(jobIdentifier=state["job_arn"])
             status = str(job.get("status", ""))
@@ -450,9 +456,17 @@ class BatchInference:
                 "collected_at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
                 "counts": counts,
             }
-            self._write_state(state)
-            logger.info("batch job %s collected: %s %s", state["name"], status, counts)
+            self._collected.append(state)
         return results
+
+    def mark_collected(self) -> None:
+        """Record the jobs the last :meth:`collect` read as collected: call it once their assessments are
+        stored. A crash before leaves them uncollected, and the next run reads them again (the score
+        index then finds what was stored, so nothing is recorded or paid twice)."""
+        for state in self._collected:
+            self._write_state(state)
+            logger.info("batch job %s collected: %s %s", state["name"], state["status"], state["counts"])
+        self._collected = []
 
     def _read_results(
         self, state: Mapping[str, Any], current: Mapping[tuple[str, str], PostContext]
@@ -465,6 +479,7 @@ class BatchInference:
             if post is None:
                 counts["skipped"] += 1
                 continue
+            post = replace(post, comments=tuple(record.get("comments", post.comments)))
             line = outputs.get(rid)
             if line is None or line.get("error") or not isinstance(line.get("modelOutput"), Mapping):
                 counts["errored" if line is not None else "missing"] += 1
@@ -507,18 +522,20 @@ class BatchInference:
         return lines
 
 
-def _records_of(jsonl: bytes, posts: Sequence[PostContext]) -> dict[str, dict[str, str]]:
+def _record(post: PostContext) -> dict[str, Any]:
+    """What the state keeps of a record: the post version, and the comments it was shown (its evidence
+    is checked against them: the post's top comments may have changed by the time the answer arrives)."""
+    return {"post_id": post.post_id, "content_hash": post.content_hash, "comments": list(post.comments)}
+
+
+def _records_of(jsonl: bytes, posts: Sequence[PostContext]) -> dict[str, dict[str, Any]]:
     """The state's records for a records file already written: its recordIds, joined to ``posts``.
 
     A record only joins the post version it was made from; one no post of ``posts`` makes (edited or
     gone since) is left out, so its answer is not used, as :meth:`BatchInference.collect` skips one.
     """
     written = {json.loads(text)["recordId"] for text in jsonl.decode().splitlines() if text.strip()}
-    records = {
-        rid: {"post_id": post.post_id, "content_hash": post.content_hash}
-        for post in posts
-        if (rid := record_id(post.post_id, post.content_hash)) in written
-    }
+    records = {rid: _record(post) for post in posts if (rid := record_id(post.post_id, post.content_hash)) in written}
     if len(records) < len(written):
         logger.warning(
             "%d records of the file match no post given: their answers will not be used", len(written) - len(records)

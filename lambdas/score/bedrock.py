@@ -24,14 +24,17 @@ Repair
     gets one repair: the conversation is sent again with the model's message as it was returned and a
     ``toolResult`` with ``status: error`` listing the problems (or, without a tool call, a text saying
     the tool must be called). A second invalid answer is a failure, recorded with its reasons; a score
-    is never made up.
+    is never made up. The repair's worst case is held in the budget from before the first call, so an
+    answer that was paid for is never left unrepaired for want of budget (and paid for again later).
 
-What defers and what raises
-    Deferred (no score recorded, the post waits for the next run): the budget refuses the call's
-    reservation (``budget``, or ``budget before repair``), or transient errors outlast ``max_attempts``
-    (``ThrottlingException after 6 attempts``). Raised: every other ``ClientError``
-    (``AccessDeniedException``, ``ValidationException``, ``ResourceNotFoundException``, ...): what is
-    wrong there is wrong for every post, and the run must fail loudly rather than defer them all.
+What defers, what fails and what raises
+    Deferred (no score recorded, the post waits for the next run): the budget refuses the post's
+    reservation (``budget``: nothing is sent), or transient errors outlast ``max_attempts``
+    (``ThrottlingException after 6 attempts``). Failed (recorded with the reason): a
+    ``ValidationException``, Bedrock's answer about that one request (input too long, content refused);
+    one bad post never stops the others. Raised: every other ``ClientError`` (``AccessDeniedException``,
+    ``ResourceNotFoundException``, ...): what is wrong there is wrong for every post, and the run must
+    fail loudly rather than defer them all.
 
 Thread safety: ``assess`` runs in a thread pool; every call's state is local, and the only shared
 mutable state, the jitter's random generator, is used under a lock.
@@ -76,8 +79,13 @@ TRANSIENT_ERROR_CODES: tuple[str, ...] = (
     "InternalServerException",
     "ModelTimeoutException",
 )
-"""Error codes retried with backoff (compared case-insensitively); any other ``ClientError`` raises."""
+"""Error codes retried with backoff (compared case-insensitively); any other ``ClientError`` raises but these."""
 _TRANSIENT_CODES = frozenset(code.casefold() for code in TRANSIENT_ERROR_CODES)
+POST_ERROR_CODES: tuple[str, ...] = ("ValidationException",)
+"""Errors about one request (input too long, content the model refuses): that post fails with the reason,
+the others go on. A configuration that breaks every request (an invalid model id) fails every post, and the
+run's degraded-scoring rule raises."""
+_POST_CODES = frozenset(code.casefold() for code in POST_ERROR_CODES)
 
 TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
     ReadTimeoutError,
@@ -111,6 +119,7 @@ class _Call:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    failure: str | None = None  # the request itself was refused (POST_ERROR_CODES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +177,28 @@ class BedrockBackend:
             self.prompt.estimated_input_tokens(post, _TOOL_SPEC_CHARS), self.policy.max_output_tokens
         )
 
+    def repair_reservation_usd(self, post: PostContext) -> float:
+        """The worst case of a repair call: the first call's input again, a whole answer, the reply, and
+        every output token. Held from before the first call, so a post whose first answer was paid for is
+        never left unrepaired for want of budget (and paid for again by the next run)."""
+        estimated_input = self.prompt.estimated_input_tokens(post, _TOOL_SPEC_CHARS)
+        repair_input = estimated_input + self.policy.max_output_tokens + estimate_tokens(_REPAIR_INSTRUCTION) + 100
+        return self.policy.price.cost(repair_input, self.policy.max_output_tokens)
+
     def assess(self, post: PostContext, budget: Budget) -> Assessment:
+        repair_hold = self.repair_reservation_usd(post)
+        if not budget.reserve(repair_hold):
+            return Assessment(deferred=BUDGET_DEFERRAL)
+        try:
+            return self._assess(post, budget, repair_hold)
+        finally:  # the hold is released; what a repair spent was settled by its call
+            budget.settle(repair_hold, 0.0)
+
+    def _assess(self, post: PostContext, budget: Budget, repair_hold: float) -> Assessment:
         messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": self.prompt.user_message(post)}]}]
         first = self._call(messages, budget, self.reservation_usd(post))
+        if first.failure is not None:
+            return self._assessment(first, failure=first.failure)
         if first.response is None:
             return self._assessment(first, deferred=first.deferred)
         reading = _read(first.response, post)
@@ -178,17 +206,11 @@ class BedrockBackend:
             return self._assessment(first, answer=reading.answer)
 
         logger.info("post %s: invalid answer, asking for a repair: %s", post.post_id, "; ".join(reading.errors))
-        conversation, reply = _repair_conversation(messages, reading)
-        # The repair's input is the first call's, its answer, and the reply: estimated high, like the first.
-        repair_input = max(first.input_tokens, self.prompt.estimated_input_tokens(post, _TOOL_SPEC_CHARS))
-        repair_input += first.output_tokens + estimate_tokens(json.dumps(reply))
-        second = self._call(
-            conversation,
-            budget,
-            self.policy.price.cost(repair_input, self.policy.max_output_tokens),
-            refused=f"{BUDGET_DEFERRAL} before repair",
-        )
+        conversation, _ = _repair_conversation(messages, reading)
+        second = self._call(conversation, budget, repair_hold, reserved=True)
         spent = _sum(first, second)
+        if second.failure is not None:
+            return self._assessment(spent, failure=second.failure)
         if second.response is None:
             return self._assessment(spent, deferred=second.deferred)
         repaired = _read(second.response, post)
@@ -199,11 +221,14 @@ class BedrockBackend:
     # ------------------------------------------------------------------ one call, with its retries
 
     def _call(
-        self, messages: list[dict[str, Any]], budget: Budget, reservation: float, *, refused: str = BUDGET_DEFERRAL
+        self, messages: list[dict[str, Any]], budget: Budget, reservation: float, *, reserved: bool = False
     ) -> _Call:
-        """One Converse call under a budget reservation, retried while the failure is transient."""
-        if not budget.reserve(reservation):
-            return _Call(None, refused, 0)
+        """One Converse call under a budget reservation, retried while the failure is transient.
+
+        ``reserved``: the caller holds the reservation (and releases it); this call only adds what it spent.
+        """
+        if not reserved and not budget.reserve(reservation):
+            return _Call(None, BUDGET_DEFERRAL, 0)
         spent = 0.0
         model_calls = 0
         failure = ""
@@ -214,7 +239,11 @@ class BedrockBackend:
                 except ClientError as exc:
                     model_calls += 1  # an error response is still a call the service answered
                     code = str(exc.response.get("Error", {}).get("Code", ""))
-                    if code.rsplit("#", 1)[-1].casefold() not in _TRANSIENT_CODES:
+                    kind = code.rsplit("#", 1)[-1].casefold()
+                    if kind in _POST_CODES:
+                        message = str(exc.response.get("Error", {}).get("Message", ""))[:300]
+                        return _Call(None, None, model_calls, failure=f"{code}: {message}")
+                    if kind not in _TRANSIENT_CODES:
                         raise
                     failure = code
                 except TRANSIENT_TRANSPORT_ERRORS as exc:
@@ -239,7 +268,7 @@ class BedrockBackend:
             logger.warning("Bedrock %s after %d attempts: the post is deferred", failure, self.max_attempts)
             return _Call(None, f"{failure} after {self.max_attempts} attempts", model_calls)
         finally:
-            budget.settle(reservation, spent)
+            budget.settle(0.0 if reserved else reservation, spent)
 
     def _request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         return {

@@ -6,8 +6,8 @@ returns ``{"manifest", "recorded", "scored", "failed", "deferred", "waiting", "m
 "cost_usd", "budget_exhausted", "batch"}``. A run whose manifest exists was scored already: a rerun
 or a redrive returns it (``recorded``) and calls no backend.
 
-It raises :class:`ScoringDegraded` (after the metrics, without a manifest, so a rerun tries again)
-when most assessments of a run failed or were throttled away: a model that stopped answering the
+It raises :class:`ScoringDegraded` (after the metrics, without a manifest, so a rerun tries the
+throttled posts again) when most assessments of a run failed or were throttled away: a model that stopped answering the
 schema, or a quota that no longer fits, must reach the alarms rather than fill the table with
 failures. What stops every post (access denied, an unknown model) raises from the backend itself.
 
@@ -153,7 +153,8 @@ def _degraded(result: ScoreResult) -> str | None:
         return (
             f"{result.statuses['failed']} of {attempted} assessments failed validation and "
             f"{result.statuses['deferred']} were throttled or unavailable ({result.model_id}): see the ledger's "
-            "failure_reason; the run can be rerun with the same run id once the cause is fixed"
+            "failure_reason. Throttled posts are retried by the next run; failed answers stay recorded with "
+            "their reason (a new model or prompt version scores them again)"
         )
     return None
 

@@ -61,7 +61,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,7 @@ from lambdas.score.assessment import (
     Assessment,
     Budget,
     PostContext,
+    quoted_in,
     validate_answer,
 )
 from lambdas.score.settings import Backend
@@ -591,8 +592,11 @@ def raw_answer(post: PostContext) -> dict[str, Any]:
     }
     demand, pain = dimensions["market_demand"], dimensions["pain_intensity"]
     veto = _veto(reading)
+    evidence = _evidence(reading, veto is not None)
     if veto:
         is_opportunity, reason = False, f"Not an opportunity: {veto}."
+    elif not evidence:
+        is_opportunity, reason = False, "Not an opportunity: too little text to quote as evidence."
     elif not post.problem_signals:
         is_opportunity, reason = False, "Not an opportunity: the post shows no problem signals."
     elif pain.score < MIN_PAIN or demand.score < MIN_DEMAND:
@@ -620,7 +624,7 @@ def raw_answer(post: PostContext) -> dict[str, Any]:
         "app_concept": _concept(post, themes, target, functions) if is_opportunity else "",
         "core_functions": [_clip(function, _FUNCTION_MAX) for function in functions],
         "target_user": target,
-        "evidence": _evidence(reading, veto is not None),
+        "evidence": evidence,
     }
 
 
@@ -702,13 +706,14 @@ def _evidence(reading: _Reading, vetoed: bool) -> list[str]:
     ranked = sorted(weights.items(), key=lambda item: (-item[1][0], item[0]))
     quotes: list[str] = []
     for (index, start), (_, end, focus, _) in ranked:
-        _add_quote(quotes, _window(reading.post.shown_texts[index], start, end, focus))
+        _add_quote(quotes, _window(reading.post.shown_texts[index], start, end, focus), reading.post.shown_texts)
         if len(quotes) == MAX_EVIDENCE:
             return quotes
-    for text in reading.post.shown_texts if not quotes else ():
-        _add_quote(quotes, _window(text, 0, len(text), 0))
-        if quotes:
-            break
+    for text in reading.post.shown_texts if not quotes else ():  # no rule fired: the first quotable text
+        for start, end in [(0, len(text)), *((m.start(), m.end()) for m in _SENTENCE.finditer(text))]:
+            _add_quote(quotes, _window(text, start, end, start), reading.post.shown_texts)
+            if quotes:
+                return quotes
     return quotes
 
 
@@ -717,9 +722,14 @@ def _evidence_weight(family: str, vetoed: bool) -> int:
     return _FAMILY[family].evidence if vetoed or family not in ("joke", "personal") else 0
 
 
-def _add_quote(quotes: list[str], quote: str) -> None:
-    """Add ``quote`` (a substring of a shown text, so verbatim) unless it is too short or already there."""
-    if len(quote) >= _EVIDENCE_MIN and quote.casefold() not in {q.casefold() for q in quotes}:
+def _add_quote(quotes: list[str], quote: str, shown: Sequence[str]) -> None:
+    """Add ``quote`` (a substring of a shown text) unless it is too short to count as evidence
+    (:func:`~lambdas.score.assessment.quoted_in`'s rule) or already there."""
+    if (
+        len(quote) >= _EVIDENCE_MIN
+        and quoted_in(quote, shown)
+        and quote.casefold() not in {q.casefold() for q in quotes}
+    ):
         quotes.append(quote)
 
 

@@ -29,7 +29,14 @@ from typing import Any, Protocol
 
 from lakehouse.pipeline import check_run_id
 from lakehouse.tables import OPPORTUNITY_DIMENSIONS, PROMPT_PARTITION, SCORED_DATE_PARTITION
-from lambdas.score.assessment import BUDGET_DEFERRAL, Assessment, Budget, PostContext, ScoringBackend
+from lambdas.score.assessment import (
+    BUDGET_DEFERRAL,
+    Assessment,
+    BatchUnavailable,
+    Budget,
+    PostContext,
+    ScoringBackend,
+)
 from lambdas.score.prompt import Prompt
 from lambdas.score.settings import ScoringPolicy
 from lambdas.score.store import ScoreKey, ScoreStore
@@ -49,6 +56,8 @@ class BatchJobs(Protocol):
     def submit(self, run_id: str, posts: Sequence[PostContext]) -> dict[str, Any]: ...
 
     def collect(self, current: Mapping[tuple[str, str], PostContext]) -> list[tuple[PostContext, Assessment]]: ...
+
+    def mark_collected(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,7 @@ class ScoreResult:
     problem_posts: int = 0
     already_scored: int = 0
     waiting: int = 0  # posts that needed a score when the run began
+    in_flight: int = 0  # posts in earlier runs' batch jobs, not yet answered
     statuses: Counter[str] = field(default_factory=Counter)  # scored / failed / deferred, on demand
     left_for_next_run: int = 0  # never sent: the budget ran out first
     model_calls: int = 0
@@ -106,7 +116,7 @@ class ScoreResult:
     @property
     def still_waiting(self) -> int:
         """Posts without a score after this run (in batch jobs or not sent): the backlog."""
-        return self.waiting - self.statuses["scored"] - self.statuses["failed"]
+        return self.waiting + self.in_flight - self.statuses["scored"] - self.statuses["failed"]
 
     def to_manifest(self) -> dict[str, Any]:
         return {
@@ -116,6 +126,7 @@ class ScoreResult:
             "problem_posts": self.problem_posts,
             "already_scored": self.already_scored,
             "waiting": self.waiting,
+            "in_flight": self.in_flight,
             "scored": self.statuses["scored"],
             "failed": self.statuses["failed"],
             "deferred": self.statuses["deferred"],
@@ -170,8 +181,10 @@ def score_run(
             recorder.record(post, assessment, backend_name=backend.backend.value, model_id=backend.model_id)
             index.setdefault(post.post_id, []).append(ScoreKey(prompt.version, post.content_hash, backend.model_id))
         recorder.checkpoint()
+        batch.mark_collected()  # only once the answers are stored: a crash before reads them again
         in_flight = batch.in_flight()
         result.batch["collected"] = len(collected)
+        result.in_flight = len(in_flight & by_key.keys())
 
     waiting = [
         post
@@ -194,8 +207,10 @@ def score_run(
     if batch is not None and policy.batch.enabled:
         waiting = _submit_batch(request, waiting, backend, policy, batch, budget, result)
 
-    _assess_on_demand(waiting, backend, budget, policy, recorder, result)
-    recorder.checkpoint()
+    try:
+        _assess_on_demand(waiting, backend, budget, policy, recorder, result)
+    finally:  # what was paid for is on record even when a call raised
+        recorder.checkpoint()
     result.budget_exhausted = budget.exhausted
     return result
 
@@ -209,8 +224,19 @@ def _submit_batch(
     budget: Budget,
     result: ScoreResult,
 ) -> list[PostContext]:
-    """Send a backlog to a batch job when it is large enough; return what is left for on-demand calls."""
-    minimum = batch.min_records()
+    """Send a backlog to a batch job when it is large enough; return what is left for on-demand calls.
+
+    Batch is an economy, never a condition: a quota that cannot be read, or a model family batch does not
+    know, leaves every post on demand (logged, and in the manifest's ``batch.skipped``).
+    """
+    if not waiting:
+        return waiting
+    try:
+        minimum = batch.min_records()
+    except (BatchUnavailable, ValueError) as exc:
+        logger.error("batch inference skipped: %s", exc)
+        result.batch["skipped"] = str(exc)
+        return waiting
     result.batch["min_records"] = minimum
     if len(waiting) < minimum:
         return waiting
@@ -227,8 +253,12 @@ def _submit_batch(
         return waiting
     budget.settle(spend, spend)  # the job's expected cost: paid when Bedrock runs it, counted now
     job = batch.submit(request.run_id, waiting[:affordable])
-    result.batch.update(submitted=affordable, job=job.get("job_arn"), expected_cost_usd=round(spend, 6))
-    return waiting[affordable:]
+    if job.get("already_submitted"):  # this run's job exists (a rerun): its records are in flight already
+        budget.settle(0.0, -spend)  # not spent after all
+        return waiting
+    result.batch.update(submitted=len(job["records"]), job=job.get("job_arn"), expected_cost_usd=round(spend, 6))
+    submitted = {(record["post_id"], record["content_hash"]) for record in job["records"].values()}
+    return [post for post in waiting if (post.post_id, post.content_hash) not in submitted]
 
 
 def _assess_on_demand(
@@ -242,6 +272,7 @@ def _assess_on_demand(
     """Assess in newest-first order, ``max_concurrency`` at a time, until the budget refuses a call."""
     queue = iter(waiting)
     sent = 0
+    raised: BaseException | None = None
     with futures.ThreadPoolExecutor(max_workers=policy.max_concurrency, thread_name_prefix="score") as pool:
         running: dict[futures.Future[Assessment], PostContext] = {}
         stop = False
@@ -257,11 +288,18 @@ def _assess_on_demand(
             done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
             for future in done:
                 post = running.pop(future)
-                assessment = future.result()  # what stops every post (access denied, unknown model) raises here
+                try:
+                    assessment = future.result()
+                except Exception as exc:  # what stops every post (access denied): the calls in flight finish and
+                    raised, stop = raised or exc, True  # are recorded, then it raises
+                    sent -= 1
+                    continue
                 if assessment.deferred and budget.exhausted:
                     stop = True
                 recorder.record(post, assessment, backend_name=backend.backend.value, model_id=backend.model_id)
     result.left_for_next_run += len(waiting) - sent
+    if raised is not None:
+        raise raised
 
 
 class _Recorder:

@@ -20,13 +20,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lakehouse.lake.store import ObjectStore
+from lakehouse.lake.store import ObjectStore, get_listed
 from lakehouse.lake.zones import arrow_schema
 from lakehouse.tables import (
     LLM_COSTS,
@@ -143,8 +143,8 @@ class ScoreStore:
             if not name.endswith(".parquet") or name.startswith((".", "_")):
                 continue  # Spark's checksums and markers
             data = self.processed.get(key)
-            if data is None:  # replaced by a newer job run between list and get: the next run reads it
-                continue
+            if data is None:  # replaced by a newer job run since the listing (on S3 that answers 403: the run
+                continue  # fails, and its retry lists again)
             yield pq.read_table(pa.BufferReader(data), columns=list(columns), filters=selection)
 
     # ------------------------------------------------------------------ scores
@@ -155,11 +155,15 @@ class ScoreStore:
     def prompt_versions(self) -> list[str]:
         marker = f"{SCORES_PREFIX}{PROMPT_PARTITION}="
         return sorted(
-            {key[len(marker) :].split("/", 1)[0] for key in self.analytics.list(marker) if key.endswith(SCORES_FILE)}
+            {
+                unquote(key[len(marker) :].split("/", 1)[0])
+                for key in self.analytics.list(marker)
+                if key.endswith(SCORES_FILE)
+            }
         )
 
     def current_scores(self, prompt_version: str) -> list[dict[str, Any]]:
-        data = self.analytics.get(self.scores_key(prompt_version))
+        data = get_listed(self.analytics, self.scores_key(prompt_version))
         if data is None:
             return []
         rows = pq.read_table(pa.BufferReader(data), schema=_file_schema(SCORES_SCHEMA)).to_pylist()

@@ -20,6 +20,7 @@ from infra.constructs.pipeline_state_machine import (
     GLUE_TRANSIENT_ERRORS,
     INGEST_FAILED,
     LAMBDA_TRANSIENT_ERRORS,
+    SCORE_TASK_MARGIN,
     SNS_TRANSIENT_ERRORS,
     throttle_attempts_covering,
 )
@@ -266,7 +267,8 @@ def test_score_waits_as_long_as_its_function_and_outwaits_another_runs_scorer(
 ) -> None:
     timeout = configs[env].llm.timeout_seconds
     score = definitions[env]["States"][Stage.SCORE.state_name]
-    assert score["TimeoutSeconds"] == timeout
+    # A minute past the function's: its own timeout error comes first, named by the Catch.
+    assert score["TimeoutSeconds"] == timeout + SCORE_TASK_MARGIN.to_seconds()
     throttled, transient = score["Retry"]
     assert throttled["ErrorEquals"] == ["Lambda.TooManyRequestsException"]
     # Full jitter waits half of each delay on average: the delays add up to twice the busy scorer's timeout.

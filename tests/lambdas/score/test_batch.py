@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from lakehouse.lake.store import LocalObjectStore
@@ -299,7 +300,12 @@ def test_submit_writes_invoke_model_records_then_the_job_then_its_state(harness:
         "model_id": HAIKU,
         "prompt_version": harness.prompt.version,
         "records": {
-            record_id(p.post_id, p.content_hash): {"post_id": p.post_id, "content_hash": p.content_hash} for p in posts
+            record_id(p.post_id, p.content_hash): {
+                "post_id": p.post_id,
+                "content_hash": p.content_hash,
+                "comments": list(p.comments),
+            }
+            for p in posts
         },
         "collected": False,
     }
@@ -314,7 +320,7 @@ def test_a_rerun_of_the_run_does_not_submit_again(harness: Harness) -> None:
 
     again = harness.batch.submit(RUN_ID, [make_post(n) for n in range(5)])  # no response queued: a call would fail
 
-    assert again == first
+    assert again == first | {"already_submitted": True}
     assert len(harness.records_file()) == 3
 
 
@@ -376,7 +382,8 @@ def test_submit_needs_batch_enabled_with_a_role(tmp_path: Path, aws_env: None) -
 def test_job_names_are_valid_for_bedrock_and_s3() -> None:
     assert batch_job_name(JOB_PREFIX, RUN_ID) == JOB_NAME
     underscored = batch_job_name(JOB_PREFIX, "manual_2025+06.01")
-    assert underscored == f"{JOB_PREFIX}-manual-2025-06.01"
+    assert underscored.startswith(f"{JOB_PREFIX}-manual-2025-06.01-")  # changed: a hash keeps it apart
+    assert underscored != batch_job_name(JOB_PREFIX, "manual-2025-06.01")
     long_a = batch_job_name(JOB_PREFIX, "scheduled-2025-06-01T00-00-00Z-" + "a" * 40)
     long_b = batch_job_name(JOB_PREFIX, "scheduled-2025-06-01T00-00-00Z-" + "a" * 39 + "b")
     assert len(long_a) == len(long_b) == 63
@@ -425,6 +432,7 @@ def test_a_completed_job_returns_its_valid_answers_at_half_price(harness: Harnes
 
     harness.expect_status("Completed")
     results = {post.post_id: assessment for post, assessment in harness.batch.collect(current)}
+    harness.batch.mark_collected()
 
     assert sorted(results) == ["p0", "p1", "p2"]
     for post_id in ("p0", "p1"):
@@ -464,6 +472,7 @@ def test_an_answer_without_the_tool_call_is_a_failure(harness: Harness) -> None:
 
     harness.expect_status("PartiallyCompleted")
     [(_, assessment)] = harness.batch.collect({(post.post_id, post.content_hash): post})
+    harness.batch.mark_collected()
 
     assert assessment.failure is not None
     assert "did not call" in assessment.failure
@@ -478,6 +487,7 @@ def test_a_failed_job_releases_its_posts(harness: Harness, caplog: pytest.LogCap
 
     with caplog.at_level(logging.WARNING, logger="lambdas.score.batch"):
         assert harness.batch.collect({(p.post_id, p.content_hash): p for p in posts}) == []
+        harness.batch.mark_collected()
 
     assert harness.batch.in_flight() == set()
     assert harness.state()["status"] == "Failed"
@@ -496,6 +506,7 @@ def test_a_job_under_another_prompt_version_is_not_used(harness: Harness) -> Non
 
     harness.expect_status("Completed")
     assert harness.batch.collect({(post.post_id, post.content_hash): post}) == []
+    harness.batch.mark_collected()
     assert harness.state()["counts"] == {"discarded": 1}
     assert harness.batch.in_flight() == set()
 
@@ -516,6 +527,7 @@ def test_nova_jobs_round_trip(nova: Harness) -> None:
 
     nova.expect_status("Completed")
     results = nova.batch.collect({(p.post_id, p.content_hash): p for p in posts})
+    nova.batch.mark_collected()
 
     assert sorted((post.post_id, a.status, a.input_tokens, a.output_tokens) for post, a in results) == [
         ("p0", "scored", 900, 150),
@@ -597,3 +609,51 @@ def test_parse_anthropic_and_nova_outputs() -> None:
     )
     assert (raw, tokens_in, tokens_out) == (None, 0, 0)
     assert error is not None
+
+
+def test_answers_are_checked_against_the_comments_the_job_was_shown(harness: Harness) -> None:
+    post = make_post(1)
+    harness.expect_create()
+    harness.batch.submit(RUN_ID, [post])
+    answer = valid_answer(post) | {"evidence": ["I'd pay for something that sends reminders"]}  # a comment
+    harness.write_output(
+        [{"recordId": record_id(post.post_id, post.content_hash), "modelOutput": anthropic_output(answer)}]
+    )
+    harness.expect_status("Completed")
+
+    # The run that collects reads posts without their comments (and top comments change over time).
+    [(_, assessment)] = harness.batch.collect({(post.post_id, post.content_hash): replace(post, comments=())})
+
+    assert assessment.status == "scored"
+
+
+def test_a_job_is_collected_only_once_its_answers_are_stored(harness: Harness) -> None:
+    post = make_post(1)
+    harness.expect_create()
+    harness.batch.submit(RUN_ID, [post])
+    harness.write_output(
+        [{"recordId": record_id(post.post_id, post.content_hash), "modelOutput": anthropic_output(valid_answer(post))}]
+    )
+    harness.expect_status("Completed")
+    assert len(harness.batch.collect({(post.post_id, post.content_hash): post})) == 1
+
+    # A crash before mark_collected: still in flight, and the next run reads the answers again.
+    assert harness.batch.in_flight() == {(post.post_id, post.content_hash)}
+    harness.expect_status("Completed")
+    assert len(harness.batch.collect({(post.post_id, post.content_hash): post})) == 1
+    harness.batch.mark_collected()
+    assert harness.batch.in_flight() == set()
+
+
+def test_a_state_left_without_its_job_gets_the_job_from_the_next_collect(harness: Harness) -> None:
+    post = make_post(1)
+    harness.bedrock.add_client_error("create_model_invocation_job", "InternalServerException", "boom", 500)
+    with pytest.raises(ClientError):
+        harness.batch.submit(RUN_ID, [post])
+    assert harness.state()["job_arn"] is None
+    assert harness.batch.in_flight() == {(post.post_id, post.content_hash)}  # never scored on demand meanwhile
+
+    harness.expect_create()
+    assert harness.batch.collect({(post.post_id, post.content_hash): post}) == []
+    assert harness.state()["job_arn"] == JOB_ARN
+    harness.bedrock.assert_no_pending_responses()

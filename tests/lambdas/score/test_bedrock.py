@@ -257,7 +257,7 @@ def test_throttling_on_every_attempt_defers_the_post_without_a_score(runtime: Ha
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("AccessDeniedException", 403), ("ValidationException", 400), ("ResourceNotFoundException", 404)],
+    [("AccessDeniedException", 403), ("ResourceNotFoundException", 404)],
 )
 def test_an_error_that_stops_every_post_raises(runtime: Harness, code: str, status: int) -> None:
     runtime.stubber.add_client_error("converse", code, "You don't have access to the model", status)
@@ -456,21 +456,43 @@ def test_a_budget_too_small_for_one_call_defers_without_calling(runtime: Harness
     assert budget.spent_usd == 0
 
 
-def test_a_budget_for_one_call_but_not_the_repair_defers_with_the_first_calls_usage(runtime: Harness) -> None:
-    runtime.stubber.add_response("converse", tool_response(answer(market_demand=150), tokens=(1500, 300)))
+def test_a_request_bedrock_refuses_fails_that_post_and_the_run_goes_on(runtime: Harness) -> None:
+    runtime.stubber.add_client_error("converse", "ValidationException", "Input is too long for requested model.", 400)
+    budget = Budget(1.0)
+
+    assessment = runtime.backend().assess(POST, budget)
+
+    assert assessment.failure == "ValidationException: Input is too long for requested model."
+    assert assessment.answer is None
+    assert runtime.sleeps == []  # not retried
+    assert free_reservations(budget)
+
+
+def test_a_budget_for_one_call_but_not_its_repair_sends_nothing(runtime: Harness) -> None:
+    """The repair's worst case is held before the first call: a paid answer is never left unrepaired."""
     backend = runtime.backend()
     budget = Budget(backend.reservation_usd(POST))  # exactly one worst-case call
 
     assessment = backend.assess(POST, budget)
 
-    runtime.stubber.assert_no_pending_responses()
-    assert len(runtime.sent) == 1
-    assert assessment.deferred == "budget before repair"
-    assert assessment.answer is None
-    assert (assessment.model_calls, assessment.input_tokens, assessment.output_tokens) == (1, 1500, 300)
-    assert assessment.cost_usd == pytest.approx(cost(1500, 300))
-    assert budget.spent_usd == pytest.approx(cost(1500, 300))
+    assert runtime.sent == []
+    assert assessment.deferred == "budget"
+    assert assessment.model_calls == 0
     assert budget.exhausted
+
+
+def test_the_repair_is_paid_from_the_hold_and_the_budget_is_all_given_back(runtime: Harness) -> None:
+    runtime.stubber.add_response("converse", tool_response(answer(market_demand=150), tokens=(1500, 300)))
+    runtime.stubber.add_response("converse", tool_response(answer(), tokens=(2000, 300)))
+    backend = runtime.backend()
+    budget = Budget(backend.reservation_usd(POST) + backend.repair_reservation_usd(POST))
+
+    assessment = backend.assess(POST, budget)
+
+    assert assessment.answer is not None
+    assert assessment.model_calls == 2
+    assert budget.spent_usd == pytest.approx(cost(1500, 300) + cost(2000, 300))
+    assert free_reservations(budget)
 
 
 def test_a_transient_failure_of_the_repair_defers_with_the_first_calls_usage(runtime: Harness) -> None:

@@ -114,7 +114,7 @@ def test_bedrock_scores_through_the_handler_and_most_answers_failing_is_loud(
 
     with pytest.raises(module.ScoringDegraded, match="5 of 5 assessments failed validation"):
         module.handler(EVENT, CONTEXT)
-    # Recorded where an operator looks (the failed rows keep their reason), but no manifest: a rerun retries.
+    # Recorded where an operator looks (the failed rows keep their reason); no manifest, so the run is not done.
     assert RunManifests(LocalObjectStore(tmp_path / "runs")).read("run-1", Stage.SCORE) is None
     rows = ScoreStore(LocalObjectStore(tmp_path / "processed"), LocalObjectStore(tmp_path / "analytics"))
     failed = rows.current_scores("opportunity-v1")

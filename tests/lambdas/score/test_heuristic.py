@@ -301,14 +301,15 @@ def test_hardware_and_regulation_lower_feasibility() -> None:
     assert _answer(CHURN).dimensions["technical_feasibility"] >= 60
 
 
-def test_nothing_quotable_is_a_failure_not_an_invented_quote() -> None:
-    post = _post("tiny", "SaaS", "Help!", "", problem_signals=("help",))
+def test_nothing_quotable_is_not_an_opportunity_and_no_quote_is_invented() -> None:
+    post = _post("tiny", "SaaS", "Captcha Help", "", problem_signals=("help",))
 
     assessment = BACKEND.assess(post, Budget(1.0))
 
-    assert assessment.status == "failed"
-    assert assessment.failure is not None
-    assert "evidence" in assessment.failure
+    assert assessment.answer is not None
+    assert assessment.answer.is_opportunity is False
+    assert assessment.answer.evidence == ()
+    assert "too little text" in assessment.answer.opportunity_reason
 
 
 def test_scoring_is_free_and_leaves_the_budget_alone() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from lakehouse.lake.store import LocalObjectStore
 from lakehouse.tables import OPPORTUNITY_DIMENSIONS
-from lambdas.score.assessment import Answer, Assessment, Budget, PostContext
+from lambdas.score.assessment import Answer, Assessment, BatchUnavailable, Budget, PostContext
 from lambdas.score.prompt import Prompt
 from lambdas.score.score import ScoreRequest, score_run
 from lambdas.score.settings import Backend, BatchPolicy, ScoringPolicy
@@ -203,8 +203,12 @@ class FakeBatch:
     submitted: list[list[str]] = field(default_factory=list)
     pending: set[tuple[str, str]] = field(default_factory=set)
     finished: list[PostContext] = field(default_factory=list)
+    marked: int = 0
+    unavailable: bool = False
 
     def min_records(self) -> int:
+        if self.unavailable:
+            raise BatchUnavailable("no Bedrock service quota named 'q'")
         return self.minimum
 
     def in_flight(self) -> set[tuple[str, str]]:
@@ -214,7 +218,13 @@ class FakeBatch:
         self.submitted.append([p.post_id for p in posts])
         self.pending |= {(p.post_id, p.content_hash) for p in posts}
         self.finished = list(posts)
-        return {"job_arn": f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/{run_id}"}
+        return {
+            "job_arn": f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/{run_id}",
+            "records": {p.post_id: {"post_id": p.post_id, "content_hash": p.content_hash} for p in posts},
+        }
+
+    def mark_collected(self) -> None:
+        self.marked += 1
 
     def collect(self, current: Mapping[tuple[str, str], PostContext]) -> list[tuple[PostContext, Assessment]]:
         done = [p for p in self.finished if (p.post_id, p.content_hash) in current]
@@ -258,6 +268,43 @@ def test_a_backlog_goes_to_a_batch_job_and_a_later_run_collects_it_without_payin
     rows = store.current_scores("opportunity-v1")
     assert len(rows) == 5
     assert {row["mode"] for row in rows} == {"batch"}
+
+
+def test_a_quota_that_cannot_be_read_leaves_every_post_on_demand(tmp_path: Path) -> None:
+    write_processed(tmp_path, [post(f"p{i}") for i in range(1, 6)])
+    on_demand = FakeBackend()
+    result, _ = _run(
+        tmp_path,
+        on_demand,
+        policy(batch=BatchPolicy(enabled=True, min_records_quota_name="q")),
+        batch=FakeBatch(unavailable=True),
+    )
+    assert len(on_demand.seen) == 5
+    assert "no Bedrock service quota" in result.batch["skipped"]
+
+
+@dataclass
+class RaisingBackend(FakeBackend):
+    """Answers, then meets an error that stops every post (access denied) on one post."""
+
+    fatal: str = "p3"
+
+    def assess(self, post: PostContext, budget: Budget) -> Assessment:
+        if post.post_id == self.fatal:
+            raise RuntimeError("AccessDeniedException")
+        return super().assess(post, budget)
+
+
+def test_an_error_that_stops_the_run_keeps_what_was_paid_on_record(tmp_path: Path) -> None:
+    write_processed(tmp_path, [post(f"p{i}") for i in range(1, 6)])
+    backend = RaisingBackend(fatal="p3")
+    with pytest.raises(RuntimeError, match="AccessDenied"):
+        _run(tmp_path, backend, policy(max_concurrency=1, checkpoint_every=50))
+    store = ScoreStore(LocalObjectStore(tmp_path / "processed"), LocalObjectStore(tmp_path / "analytics"))
+    paid = {p.post_id for p in backend.seen}
+    assert paid == {"p5", "p4"}  # newest first, until the error
+    assert {row["post_id"] for row in store.ledger_rows("2026-12-02", "run-1")} == paid
+    assert {row["post_id"] for row in store.current_scores("opportunity-v1")} == paid
 
 
 def test_a_small_increment_goes_on_demand_even_with_batch_enabled(tmp_path: Path) -> None:
