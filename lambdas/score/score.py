@@ -251,11 +251,17 @@ def _submit_batch(
         return waiting
     if not budget.reserve(spend):
         return waiting
-    budget.settle(spend, spend)  # the job's expected cost: paid when Bedrock runs it, counted now
-    job = batch.submit(request.run_id, waiting[:affordable])
-    if job.get("already_submitted"):  # this run's job exists (a rerun): its records are in flight already
-        budget.settle(0.0, -spend)  # not spent after all
+    try:
+        job = batch.submit(request.run_id, waiting[:affordable])
+    except (BatchUnavailable, ValueError) as exc:  # e.g. a model family batch has no record format for
+        budget.settle(spend, 0.0)
+        logger.error("batch inference skipped: %s", exc)
+        result.batch["skipped"] = str(exc)
         return waiting
+    if job.get("already_submitted"):  # this run's job exists (a rerun): its records are in flight already
+        budget.settle(spend, 0.0)
+        return waiting
+    budget.settle(spend, spend)  # the job's expected cost: paid when Bedrock runs it, counted now
     result.batch.update(submitted=len(job["records"]), job=job.get("job_arn"), expected_cost_usd=round(spend, 6))
     submitted = {(record["post_id"], record["content_hash"]) for record in job["records"].values()}
     return [post for post in waiting if (post.post_id, post.content_hash) not in submitted]

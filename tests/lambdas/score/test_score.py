@@ -205,6 +205,7 @@ class FakeBatch:
     finished: list[PostContext] = field(default_factory=list)
     marked: int = 0
     unavailable: bool = False
+    refuse_submit: bool = False
 
     def min_records(self) -> int:
         if self.unavailable:
@@ -215,6 +216,8 @@ class FakeBatch:
         return set(self.pending)
 
     def submit(self, run_id: str, posts: Sequence[PostContext]) -> dict[str, Any]:
+        if self.refuse_submit:
+            raise ValueError("batch inference has no record format for model family 'meta'")
         self.submitted.append([p.post_id for p in posts])
         self.pending |= {(p.post_id, p.content_hash) for p in posts}
         self.finished = list(posts)
@@ -281,6 +284,19 @@ def test_a_quota_that_cannot_be_read_leaves_every_post_on_demand(tmp_path: Path)
     )
     assert len(on_demand.seen) == 5
     assert "no Bedrock service quota" in result.batch["skipped"]
+
+
+def test_a_model_batch_cannot_format_for_scores_on_demand_within_the_whole_budget(tmp_path: Path) -> None:
+    write_processed(tmp_path, [post(f"p{i}") for i in range(1, 6)])
+    on_demand = FakeBackend(cost=0.01)
+    result, _ = _run(
+        tmp_path,
+        on_demand,
+        policy(budget_usd_per_run=0.05, batch=BatchPolicy(enabled=True, min_records_quota_name="q")),
+        batch=FakeBatch(minimum=3, refuse_submit=True),
+    )
+    assert len(on_demand.seen) == 5  # the batch's reservation was given back
+    assert "model family" in result.batch["skipped"]
 
 
 @dataclass
