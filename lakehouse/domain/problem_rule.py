@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from lakehouse.domain.patterns import REMOVED_MARKERS
 
-RULE_VERSION = "2026.11.2"
+RULE_VERSION = "2026.12.1"
 
 # Problems are stated at the start and asked about at the end; the middle of a long post adds cost.
 _BODY_HEAD = 1000
@@ -57,7 +57,10 @@ def _words(*alternatives: str) -> re.Pattern[str]:
 _THING = (
     r"(?:tool|app|application|program|software|service|site|website|library|package|module|plugin|extension|"
     r"platform|way|method|function|solution|alternative|api|fix|workaround|setting|option|chart|guide|resource|"
-    r"product|script|bot|equivalent|endpoint|command|request|trick|template|system|wrapper|client|framework|editor)s?\b"
+    r"product|script|bot|equivalent|endpoint|command|request|trick|template|system|wrapper|client|framework|editor|"
+    # services and the people who provide them: a small business asks for these as often as for software
+    r"crm|erp|bookkeeper|accountant|developer|designer|freelancer|agency|consultant|vendor|provider|host|hosting|"
+    r"lawyer|processor|gateway|integration|automation)s?\b"
 )
 _TAG = r"^\s*(?:\[[^\]]*\]\s*)?"  # an optional leading "[PRAW]" on a raw title
 
@@ -94,6 +97,8 @@ _REQUEST = _words(
     r"(?<!your )(?:best|easiest|simplest|quickest|fastest|most efficient|cleanest|proper|right|correct) way (?:to|of)"
     r" [^?.!]*\?",
     r"what (?:do|would|should|can) (?:you|people|y'all|you guys|you all|i|we) use\b",
+    rf"(?:best|cheapest|affordable|recommended) (?:[\w-]+ ){{0,3}}?{_THING} (?:for|to)\b",
+    rf"what are (?:some|the|good) (?:[\w-]+ ){{0,2}}?{_THING} (?:that|to|for|i|we)\b",
     rf"what {_THING} (?:do|should|would|can) (?:you|i|we|people)\b",
     r"where (?:can|do|should|could|would) (?:i|we) (?:find|get|buy|start|look|learn)\b",
     r"(?:please|pls) fix\b",
@@ -102,7 +107,8 @@ _REQUEST = _words(
 _HELP = _words(
     r"how (?:do|can|could|should|would|am) (?:i|we)\b",
     r"how (?:do|are) (?:you|people|others|small teams|teams|folks)(?: all| guys)? (?:fix|solve|stop|avoid|deal|"
-    r"dealing|handle|handling|manage|managing|cope|coping|get rid|get around|keep on top|keep track|stay on top)\b",
+    r"dealing|handle|handling|manage|managing|cope|coping|get rid|get around|keep on top|keep track|stay on top|"
+    r"prevent|preventing|protect|ensure|make sure|automate|automating|monitor|track|tracking|chase|chasing)\b",
     r"(?:please|pls|plz) help\b",
     r"help (?:needed|wanted|please|a noob|a newbie|a beginner)\b",
     r"help (?:me|us)(?: (?:out|with|understand|fix|figure|find|solve|choose|decide|get|make|learn|improve)\b"
@@ -118,6 +124,7 @@ _HELP = _words(
     r"what (?:should|can|do|would|shall) (?:i|we) do(?: (?:now|next|here|then|about (?:it|this|that)))?"
     r"(?:[?!.,]| ?$)",
     r"wtf do i do\b",
+    r"what (?:should|can|could) (?:i|we) do to (?:prevent|stop|avoid|fix|protect|handle|solve|deal)\b",
     r"(?:don'?t|do not) know (?:what|how|where) to\b",
     r"(?:don'?t|do not) know what(?:'s| is) (?:wrong|going on|causing)",
     r"(?:not sure|no idea|no clue|unsure) (?:(?:how|what|where|whether) to|how (?:i|we)|why (?:it|this|my|i|the)"
@@ -136,6 +143,17 @@ _PAIN = _words(
     r"sick of|tired of|at a loss|lost|confused|worried|overwhelmed|desperate|screwed|fucked|being bullied|"
     r"having (?:a |some |real |lots of )?(?:problem|issue|trouble|difficult|hard time)\w*)",
     r"(?:i|we) (?:really |still )?(?:struggle|dread|can'?t stand)\b",
+    r"(?:frustrat\w+|fed up|sick and tired|annoyed) (?:with|by|of|at)\b",
+    # predicaments with clients and money, and crises told without a pain word
+    r"(?:client|customer)s? (?:won'?t|refuses? to|refused to|didn'?t|hasn'?t|never|still hasn'?t) (?:pay|paid"
+    r"|respond|responded|reply|replied)\b",
+    r"(?:haven'?t|have not|still not|not yet) (?:been )?paid\b",
+    r"cash ?flow (?:problem|issue|crunch|crisis|is)\b",
+    r"(?:server|site|prod|production|database|db|website|app|email|account)s? (?:is |are |went |was |got |has been )?"
+    r"(?:down|offline|hacked|compromised|suspended|banned)\b",
+    r"(?:we|i) (?:got|were|was|have been|just got|'ve been) (?:hacked|breached|scammed|ripped off|sued)\b",
+    r"(?:ransomware|data loss)\b",
+    r"lost (?:all|our|my|half (?:of )?(?:our|my)) (?:data|files|customers|clients|revenue|sales)\b",
     r"(?:having|have|had|facing|run into|running into) (?:a |an |some |real |the same )?"
     r"(?:problem|issue|trouble|difficulty|difficulties|hard time)s? (?:with|when|while|getting|using|trying|to|on"
     r"|in)\b",
@@ -183,6 +201,13 @@ _COMPLAINT = _words(
     r"(?:wast(?:e|ing|ed)|los(?:e|ing)) (?:about |so much |\d+ |hours|days|my time|time|money)",
     r"(?:is|are|it's|its) (?:a|such a|an absolute|a complete|a total) (?:mess|nightmare|hassle|headache)\b",
     r"(?:still )?so (?:hard|difficult|painful|complicated|confusing|expensive) (?:to|in|for|when)\b",
+    r"(?:every|each) (?:day|week|month|time|morning|year) (?:the )?same (?:problem|issue)s?\b",
+    r"same (?:problem|issue)s? (?:again|every (?:day|week|month|time))\b",
+)
+# A pain that comes back ("every month", "again and again"): with a pain found, it weighs one more.
+_RECURRING = _words(
+    r"every (?:single )?(?:day|week|month|time|morning|night|year|quarter|monday|friday)\b",
+    r"(?:over and over|again and again|all the time|constantly)\b",
 )
 _WISH = _words(
     r"wish (?:there (?:was|were|is|existed)|(?!(?:i|we|you|he|she)\b)\w+ (?:would|could|offered|supported"
@@ -275,6 +300,8 @@ def match_problem(title: str | None, body: str | None) -> ProblemMatch:
     title_first_person = _FIRST_PERSON.search(head) is not None
     first_person = title_first_person or _FIRST_PERSON.search(rest) is not None
     score = sum(_WEIGHTS[name] for name in signals) + title_asks + title_hurts + first_person + ("?" in text)
+    if found["pain"]:  # said twice over (a trouble and a complaint), or coming back: a stated pain point
+        score += (pain is not None and complaint is not None) + (_RECURRING.search(text) is not None)
     if _ANNOUNCEMENT_BODY.search(text):
         score -= _PENALTY
     if (

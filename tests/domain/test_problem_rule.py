@@ -27,6 +27,48 @@ def test_how_do_i_about_ones_own_situation_is_a_problem() -> None:
     assert "help" in match.signals
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "I struggle with invoicing every month, it is a real pain.",
+        "Frustrated with Stripe payouts. Every week the same problem.",
+        "We struggle with onboarding every week, it's a huge headache.",
+        "Fed up with our booking tool. Every day the same issue.",
+    ],
+)
+@pytest.mark.parametrize("as_title", [True, False])
+def test_first_person_pain_statements_are_problems(statement: str, as_title: bool) -> None:
+    title, body = (statement, None) if as_title else ("Invoicing", statement)
+    match = match_problem(title, body)
+    assert match.is_problem
+    assert "pain" in match.signals
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        ("No problem!", "Every week we ship a new release, no problem at all."),
+        ("Thanks everyone", "No worries, happy to help every time."),
+        ("Our weekly update", "Every month the same great team. Not a problem in sight."),
+    ],
+)
+def test_no_problem_decoys_are_still_not_problems(title: str, body: str) -> None:
+    assert not is_problem(title, body)
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        ("Looking for a bookkeeper who understands Etsy sellers", "Any recommendations?"),
+        ("Client won't pay the final invoice", "I delivered the site in March and they stopped replying."),
+        ("How do you prevent chargebacks without annoying legit customers?", "We sell digital downloads."),
+        ("Our production database went down during the launch", "I have no idea where to start."),
+    ],
+)
+def test_service_requests_predicaments_and_crises_are_problems(title: str, body: str) -> None:
+    assert is_problem(title, body)
+
+
 def test_breakfast_pastry_and_paintings_are_not_pain() -> None:
     assert match_problem("Best pain au chocolat in Paris", "Tried six bakeries this weekend.") == ProblemMatch(
         False, ()
@@ -93,7 +135,7 @@ def test_is_problem_agrees_with_match_problem_and_signals_are_known() -> None:
         match = match_problem(title, body)
         assert is_problem(title, body) is match.is_problem
         assert set(match.signals) <= {"request", "help", "pain", "wish"}
-    assert RULE_VERSION == "2026.11.2"
+    assert RULE_VERSION == "2026.12.1"
 
 
 def test_synthetic_posts_are_told_apart() -> None:
@@ -109,8 +151,27 @@ def test_rule_meets_its_targets_on_real_posts_judged_by_hand() -> None:
         pytest.skip(f"real corpus absent: {measure.REAL_CORPUS} (only ../shared checkouts have it)")
     result = measure.measure(synthetic=0, timed=False)
     overall = result["tables"]["real: all"]["rule"]
-    assert result["labels"]["posts"] >= 150
+    assert result["labels"]["real"]["posts"] >= 150
     assert overall["precision"] >= measure.TARGET_PRECISION
     assert overall["recall"] >= measure.TARGET_RECALL
     # Far better than the seeds' bare keyword list on the same posts.
     assert overall["f1"] >= 2 * result["tables"]["real: all"]["baseline"]["f1"]
+
+
+def test_two_judges_are_compared_and_their_disagreements_settled_by_the_third() -> None:
+    first = {"a": True, "b": False, "c": True, "d": False}
+    second = {"a": True, "b": True, "c": True, "d": False}
+    assert measure.settle(first, second, {"b": False}) == first
+    with pytest.raises(ValueError, match="no third reading"):
+        measure.settle(first, second, {})
+    agreement = measure.cohens_kappa(first, second)
+    assert agreement["disagreements"] == 1
+    assert agreement["agreement"] == 0.75
+    assert agreement["kappa"] == pytest.approx(0.5)
+
+
+def test_every_labelled_set_reports_the_judges_agreement() -> None:
+    result = measure.measure(synthetic=0, timed=False)
+    for name in result["labels"]:
+        assert 0 < result["agreement"][name]["kappa"] <= 1
+    assert "domain" in result["labels"]  # the watched subreddits' own posts, always in the repository
