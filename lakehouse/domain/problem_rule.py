@@ -125,6 +125,7 @@ _HELP = _words(
     r"(?:[?!.,]| ?$)",
     r"wtf do i do\b",
     r"what (?:should|can|could) (?:i|we) do to (?:prevent|stop|avoid|fix|protect|handle|solve|deal)\b",
+    r"what (?:else )?(?:must|should|do) (?:i|we) (?:need to )?(?:know|learn|study)\b",
     r"(?:don'?t|do not) know (?:what|how|where) to\b",
     r"(?:don'?t|do not) know what(?:'s| is) (?:wrong|going on|causing)",
     r"(?:not sure|no idea|no clue|unsure) (?:(?:how|what|where|whether) to|how (?:i|we)|why (?:it|this|my|i|the)"
@@ -153,6 +154,8 @@ _PAIN = _words(
     r"(?:down|offline|hacked|compromised|suspended|banned)\b",
     r"(?:we|i) (?:got|were|was|have been|just got|'ve been) (?:hacked|breached|scammed|ripped off|sued)\b",
     r"(?:ransomware|data loss)\b",
+    r"(?:this is|that's|that is) (?:when|where) (?:the |my |our )?(?:problems?|issues?|trouble) (?:have |had )?"
+    r"(?:start|began|begin)",
     r"lost (?:all|our|my|half (?:of )?(?:our|my)) (?:data|files|customers|clients|revenue|sales)\b",
     r"(?:having|have|had|facing|run into|running into) (?:a |an |some |real |the same )?"
     r"(?:problem|issue|trouble|difficulty|difficulties|hard time)s? (?:with|when|while|getting|using|trying|to|on"
