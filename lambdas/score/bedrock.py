@@ -197,10 +197,8 @@ class BedrockBackend:
     def _assess(self, post: PostContext, budget: Budget, repair_hold: float) -> Assessment:
         messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": self.prompt.user_message(post)}]}]
         first = self._call(messages, budget, self.reservation_usd(post))
-        if first.failure is not None:
-            return self._assessment(first, failure=first.failure)
         if first.response is None:
-            return self._assessment(first, deferred=first.deferred)
+            return self._unanswered(first, first)
         reading = _read(first.response, post)
         if reading.answer is not None:
             return self._assessment(first, answer=reading.answer)
@@ -209,14 +207,18 @@ class BedrockBackend:
         conversation, _ = _repair_conversation(messages, reading)
         second = self._call(conversation, budget, repair_hold, reserved=True)
         spent = _sum(first, second)
-        if second.failure is not None:
-            return self._assessment(spent, failure=second.failure)
         if second.response is None:
-            return self._assessment(spent, deferred=second.deferred)
+            return self._unanswered(second, spent)
         repaired = _read(second.response, post)
         if repaired.answer is not None:
             return self._assessment(spent, answer=repaired.answer)
         return self._assessment(spent, failure="invalid answer after repair: " + "; ".join(repaired.errors))
+
+    def _unanswered(self, call: _Call, spent: _Call) -> Assessment:
+        """A call that brought no answer: the request was refused (a failure) or never got through (deferred)."""
+        if call.failure is not None:
+            return self._assessment(spent, failure=call.failure)
+        return self._assessment(spent, deferred=call.deferred)
 
     # ------------------------------------------------------------------ one call, with its retries
 
