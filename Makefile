@@ -65,6 +65,7 @@ bench: install
 	$(BIN)/python bench/ingest_vs_dlt.py
 	$(BIN)/python bench/process_vs_duckdb.py
 	$(BIN)/python bench/problem_rule/measure.py
+	PYTHONPATH=. $(BIN)/python -m bench.problem_rule.classifier
 
 clean:
 	rm -rf cdk.out $(LAKE) .pytest_cache .mypy_cache .ruff_cache
