@@ -62,7 +62,16 @@ def _pair(name: str) -> tuple[str, str]:
     return first, second
 
 
-_SCALED = _scaled(weights.FEATURES)
+def _features(table: str) -> dict[str, tuple[float, float]]:
+    """The generated table of features (``name<TAB>idf<TAB>coefficient`` a line) as (idf, coefficient) by name."""
+    features = {}
+    for line in table.strip("\n").split("\n"):
+        name, idf, coefficient = line.split("\t")
+        features[name] = (float(idf), float(coefficient))
+    return features
+
+
+_SCALED = _scaled(_features(weights.FEATURES))
 _UNIGRAMS = {name: value for name, value in _SCALED.items() if " " not in name}
 _BIGRAMS = {_pair(name): value for name, value in _SCALED.items() if " " in name}
 
