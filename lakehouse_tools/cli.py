@@ -3,11 +3,14 @@
 Subcommands:
   reddit-replay  serve a corpus as Reddit's OAuth API on 127.0.0.1
   run            run the pipeline stages locally (see ``lakehouse run --help``)
+  sql            run Athena SQL over a local lake, the analysts' views included (DuckDB)
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -338,7 +341,68 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay_fault_flags(run)
     _add_synthetic_flags(run)
     run.set_defaults(handler=_run)
+
+    sql = commands.add_parser(
+        "sql",
+        help="run Athena SQL over a local lake, views included (DuckDB, transpiled by sqlglot)",
+        description="Run Athena (Trino) SQL over a local lake: the tables of lakehouse/tables.py and the views of "
+        "sql/athena/views, on DuckDB.",
+        epilog='example: lakehouse sql "SELECT opportunity_rank, title, opportunity_score FROM v_opportunities '
+        'LIMIT 10"',
+    )
+    sql.add_argument("query", metavar="SQL", help="one or more statements; the last one's rows are printed")
+    sql.add_argument("--lake", default=".lake", metavar="DIR", help="the lake directory (default .lake)")
+    sql.add_argument("--format", default="table", choices=FORMATS, help="how rows are printed (default table)")
+    sql.set_defaults(handler=_sql)
     return parser
+
+
+FORMATS = ("table", "csv", "json")
+_CELL_WIDTH = 60
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lakehouse_tools.local.sql import LocalAthena  # duckdb and sqlglot, only for this subcommand
+
+    athena = LocalAthena(Path(args.lake))
+    try:
+        result = athena.query(args.query)
+    finally:
+        athena.close()
+    if args.format == "json":
+        print(json.dumps(result.records(), ensure_ascii=False, indent=2, default=str))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows([_plain(value) for value in row] for row in result.rows)
+    else:
+        print(_table(result.columns, [[_cell(value) for value in row] for row in result.rows]))
+    return 0
+
+
+def _plain(value: Any) -> str:
+    """A value as one line of text: lists as JSON, nulls empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    text = "NULL" if value is None else " ".join(_plain(value).split())
+    return text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 1] + "…"
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> str:
+    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(columns)]
+    lines = ["  ".join(name.ljust(width) for name, width in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,6 +43,7 @@ from lambdas.score.settings import ScoringPolicy
 
 __all__ = ["LEDGER_SCHEMA", "SCORES_SCHEMA", "ScoreKey", "ScoreStore", "content_hash"]
 
+# The columns inside the files: a table's partition column lives in its path only (arrow_schema leaves it out).
 SCORES_SCHEMA = arrow_schema(OPPORTUNITY_SCORES)
 LEDGER_SCHEMA = arrow_schema(LLM_COSTS)
 _POST_COLUMNS = (
@@ -166,7 +167,7 @@ class ScoreStore:
         data = get_listed(self.analytics, self.scores_key(prompt_version))
         if data is None:
             return []
-        rows = pq.read_table(pa.BufferReader(data), schema=_file_schema(SCORES_SCHEMA)).to_pylist()
+        rows = pq.read_table(pa.BufferReader(data), schema=SCORES_SCHEMA).to_pylist()
         return [row | {PROMPT_PARTITION: prompt_version} for row in rows]
 
     def score_index(self) -> dict[str, list[ScoreKey]]:
@@ -206,21 +207,12 @@ class ScoreStore:
         for key in self.ledger_keys(scored_date, run_id):
             data = self.analytics.get(key)
             if data is not None:
-                rows.extend(pq.read_table(pa.BufferReader(data), schema=_file_schema(LEDGER_SCHEMA)).to_pylist())
+                rows.extend(pq.read_table(pa.BufferReader(data), schema=LEDGER_SCHEMA).to_pylist())
         return rows
 
 
-def _file_schema(schema: pa.Schema) -> pa.Schema:
-    """The schema inside the files: partition columns live in the path."""
-    partitions = {PROMPT_PARTITION, SCORED_DATE_PARTITION}
-    return pa.schema([field for field in schema if field.name not in partitions])
-
-
 def _parquet(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> bytes:
-    file_schema = _file_schema(schema)
-    table = pa.Table.from_pylist(
-        [{name: row.get(name) for name in file_schema.names} for row in rows], schema=file_schema
-    )
+    table = pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()

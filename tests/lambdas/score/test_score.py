@@ -102,7 +102,9 @@ def test_scores_every_problem_post_once_and_a_rerun_pays_nothing(tmp_path: Path)
     assert second.model_calls == 0
     assert second.already_scored == 2
     assert len(store.current_scores("opportunity-v1")) == 2
-    assert len(store.ledger_rows("2026-12-02", "run-1")) == 2
+    ledger = store.ledger_rows("2026-12-02", "run-1")
+    assert len(ledger) == 2
+    assert {row["prompt_version"] for row in ledger} == {"opportunity-v1"}  # a column of the ledger's files
     assert store.ledger_rows("2026-12-02", "run-2") == []
 
 
