@@ -16,10 +16,25 @@ from pathlib import Path
 
 from lakehouse.tables import LLM_COSTS, OPPORTUNITY_SCORES, POST_EXCLUSIONS, PROCESSED_COMMENTS, PROCESSED_POSTS
 
-__all__ = ["ATHENA_VIEWS", "QUERIED_TABLES", "SQL_ROOT", "View", "athena_views"]
+__all__ = [
+    "ATHENA_EXPORTS",
+    "ATHENA_VIEWS",
+    "QUERIED_TABLES",
+    "REDSHIFT_DDL",
+    "REDSHIFT_LOAD",
+    "SQL_ROOT",
+    "View",
+    "athena_views",
+    "export_queries",
+]
 
 SQL_ROOT = Path(__file__).resolve().parents[1] / "sql"
 ATHENA_VIEWS = SQL_ROOT / "athena" / "views"
+# A run's increment for the warehouse: one SELECT a warehouse table, named after it, over ``${run_id}``.
+ATHENA_EXPORTS = SQL_ROOT / "athena" / "exports"
+REDSHIFT_DDL = SQL_ROOT / "redshift" / "ddl"  # run in file-name order
+REDSHIFT_LOAD = SQL_ROOT / "redshift" / "load.sql"  # one BatchExecuteStatement, over ${export_uri}, ${copy_role_arn}
+_RUN_ID = re.compile(r"^[\w.:-]+$")
 QUERIED_TABLES = (PROCESSED_POSTS, PROCESSED_COMMENTS, POST_EXCLUSIONS, OPPORTUNITY_SCORES, LLM_COSTS)
 
 _CREATE_VIEW = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+VIEW\s+(\w+)\s+AS\b", re.IGNORECASE | re.MULTILINE)
@@ -41,3 +56,13 @@ def athena_views(directory: Path = ATHENA_VIEWS) -> tuple[View, ...]:
             raise ValueError(f"{path}: must hold one CREATE OR REPLACE VIEW {path.stem} (found {created})")
         views.append(View(path.stem, sql))
     return tuple(views)
+
+
+def export_queries(run_id: str, directory: Path = ATHENA_EXPORTS) -> dict[str, str]:
+    """The run's export SELECT of each warehouse table (by table name), its run id filled in."""
+    if not _RUN_ID.match(run_id):
+        raise ValueError(f"run id {run_id!r}: only letters, digits, '_', '.', ':' and '-' may go into SQL")
+    return {
+        path.stem: path.read_text(encoding="utf-8").replace("${run_id}", run_id)
+        for path in sorted(directory.glob("*.sql"))
+    }
