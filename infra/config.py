@@ -24,6 +24,7 @@ from lambdas.ingest.settings import IngestSettings
 from lambdas.score.settings import BatchPolicy, ScoringPolicy, Tiers, TokenPrice
 
 __all__ = [
+    "AthenaConfig",
     "ConfigError",
     "EnvironmentConfig",
     "GlueConfig",
@@ -34,6 +35,7 @@ __all__ = [
     "RetentionConfig",
     "ScheduleConfig",
     "SecretsConfig",
+    "WarehouseConfig",
     "Zone",
     "ZoneRetention",
     "load_environment",
@@ -195,6 +197,30 @@ class GlueConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AthenaConfig:
+    """The analysts' workgroup: the most a query may scan (its cutoff fails the query, not the bill)."""
+
+    bytes_scanned_cutoff_mb: int
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseConfig:
+    """The Redshift Serverless warehouse the Load step fills; ``enabled`` false leaves it (and Load) out.
+
+    ``base_capacity_rpu``: the workgroup's base capacity (4-512, a multiple of 8 above 8);
+    ``max_rpu_hours_per_day``: the usage limit, past which the workgroup stops queries until the next day;
+    ``load_poll_seconds``: how often the state machine asks whether the load has finished;
+    ``export_expiration_days``: how long a run's export stays (the load reads it within the run).
+    """
+
+    enabled: bool
+    base_capacity_rpu: int
+    max_rpu_hours_per_day: int
+    load_poll_seconds: int
+    export_expiration_days: int
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleConfig:
     """When EventBridge Scheduler starts a run: ``rate(...)`` or ``cron(...)``, read in ``time_zone``."""
 
@@ -253,6 +279,8 @@ class EnvironmentConfig:
     llm: LlmConfig
     ingest: IngestConfig
     glue: GlueConfig
+    athena: AthenaConfig
+    warehouse: WarehouseConfig
     secrets: SecretsConfig
 
     @property
@@ -580,6 +608,28 @@ def _parse_alarm_email(section: _Section, *, retain_data: bool) -> str:
     return email
 
 
+def _parse_athena(section: _Section) -> AthenaConfig:
+    # Athena's floor for the cutoff is 10 MB.
+    config = AthenaConfig(bytes_scanned_cutoff_mb=section.integer("bytes_scanned_cutoff_mb", minimum=10))
+    section.done()
+    return config
+
+
+def _parse_warehouse(section: _Section) -> WarehouseConfig:
+    base = section.integer("base_capacity_rpu", minimum=4, maximum=512)
+    if base > 8 and base % 8:
+        raise ConfigError(f"{section.path_of('base_capacity_rpu')}: {base} must be 4, 8 or a multiple of 8")
+    config = WarehouseConfig(
+        enabled=section.boolean("enabled"),
+        base_capacity_rpu=base,
+        max_rpu_hours_per_day=section.integer("max_rpu_hours_per_day", minimum=1),
+        load_poll_seconds=section.integer("load_poll_seconds", minimum=1, maximum=300),
+        export_expiration_days=section.integer("export_expiration_days", minimum=1),
+    )
+    section.done()
+    return config
+
+
 def _parse_environment(project: str, name: str, section: _Section) -> EnvironmentConfig:
     removal_policy = section.text("removal_policy")
     if removal_policy not in ("destroy", "retain"):
@@ -622,6 +672,8 @@ def _parse_environment(project: str, name: str, section: _Section) -> Environmen
         llm=llm,
         ingest=_parse_ingest(section.section("ingest")),
         glue=glue,
+        athena=_parse_athena(section.section("athena")),
+        warehouse=_parse_warehouse(section.section("warehouse")),
         secrets=_parse_secrets(section.section("secrets"), retain_data=removal_policy == "retain"),
     )
     section.done()

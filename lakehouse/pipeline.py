@@ -16,6 +16,8 @@ Layout, in the runs store (``s3://<raw bucket>/runs/`` on AWS, ``<lake>/runs/`` 
 
     <run_id>/ingest/<subreddit>.json   one per subreddit (the Map's iterations)
     <run_id>/process.json              the processing job's counts
+    <run_id>/score.json                what scoring did and cost
+    <run_id>/publish.json              the views published, the run's export, the warehouse load's statements
     <run_id>/verify.json               the checks across stages, and the run's metrics
 """
 
@@ -31,6 +33,8 @@ from lakehouse.lake.store import ObjectStore, get_listed
 
 __all__ = [
     "INGEST_ITERATION_STATE",
+    "LOAD_STATUS_STATE",
+    "LOAD_WAIT_STATE",
     "NOTIFY_STATE",
     "RUNS_PREFIX",
     "RUN_ID_PATTERN",
@@ -67,6 +71,9 @@ class Stage(StrEnum):
 
 INGEST_ITERATION_STATE = "Ingest subreddit"
 """The task inside the Ingest Map: one ingest invocation per subreddit."""
+LOAD_STATUS_STATE = "Load status"
+"""The Load stage's poll: DescribeStatement of the batch Load sent (the Data API has no ``.sync``)."""
+LOAD_WAIT_STATE = "Wait for load"
 NOTIFY_STATE = "Notify failure"
 """The task every stage's failure is caught into: it tells the operators, then the run fails."""
 

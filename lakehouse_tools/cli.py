@@ -347,12 +347,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="run Athena SQL over a local lake, views included (DuckDB, transpiled by sqlglot)",
         description="Run Athena (Trino) SQL over a local lake: the tables of lakehouse/tables.py and the views of "
         "sql/athena/views, on DuckDB.",
-        epilog='example: lakehouse sql "SELECT opportunity_rank, title, opportunity_score FROM v_opportunities '
-        'LIMIT 10"',
+        epilog="examples:\n"
+        '  lakehouse sql "SELECT opportunity_rank, title, opportunity_score FROM v_opportunities LIMIT 10"\n'
+        '  lakehouse sql --warehouse "SELECT TOP 5 post_id, opportunity_score FROM lakehouse.opportunity_scores '
+        'ORDER BY opportunity_score DESC"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sql.add_argument("query", metavar="SQL", help="one or more statements; the last one's rows are printed")
     sql.add_argument("--lake", default=".lake", metavar="DIR", help="the lake directory (default .lake)")
     sql.add_argument("--format", default="table", choices=FORMATS, help="how rows are printed (default table)")
+    sql.add_argument(
+        "--warehouse",
+        action="store_true",
+        help="query the lake's local warehouse instead (Redshift SQL, on the DuckDB file the Load stage fills)",
+    )
     sql.set_defaults(handler=_sql)
     return parser
 
@@ -365,12 +373,20 @@ def _sql(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from lakehouse_tools.local.sql import LocalAthena  # duckdb and sqlglot, only for this subcommand
+    from lakehouse_tools.local.warehouse import WAREHOUSE_FILE, LocalWarehouse
 
-    athena = LocalAthena(Path(args.lake))
+    lake = Path(args.lake)
+    engine: LocalAthena | LocalWarehouse
+    if args.warehouse:
+        if not (lake / WAREHOUSE_FILE).is_file():
+            raise FileNotFoundError(f"no warehouse at {lake / WAREHOUSE_FILE} (a run's Load stage builds it)")
+        engine = LocalWarehouse(lake / WAREHOUSE_FILE)
+    else:
+        engine = LocalAthena(lake)
     try:
-        result = athena.query(args.query)
+        result = engine.query(args.query)
     finally:
-        athena.close()
+        engine.close()
     if args.format == "json":
         print(json.dumps(result.records(), ensure_ascii=False, indent=2, default=str))
     elif args.format == "csv":

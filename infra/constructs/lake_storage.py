@@ -11,10 +11,12 @@ from types import MappingProxyType
 
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import RetentionConfig, Zone
 from infra.constructs.secure_bucket import BucketLifecycle, SecureBucket
+from lakehouse.serving import EXPORTS_PREFIX
 
 __all__ = ["LakeStorage"]
 
@@ -38,9 +40,12 @@ class LakeStorage(Construct):
         *,
         resource_prefix: str,
         retention: RetentionConfig,
+        exports_expiration_days: int,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
-        """``resource_prefix`` is ``{project}-{env}``; named resources start with it."""
+        """``resource_prefix`` is ``{project}-{env}``; named resources start with it.
+
+        ``exports_expiration_days``: how long the analytics zone keeps a run's warehouse export."""
         super().__init__(scope, construct_id)
         destroy = removal_policy == cdk.RemovalPolicy.DESTROY
 
@@ -74,7 +79,9 @@ class LakeStorage(Construct):
             )
         )
 
-        def data_bucket(construct_id: str, purpose: str, lifecycle: BucketLifecycle) -> SecureBucket:
+        def data_bucket(
+            construct_id: str, purpose: str, lifecycle: BucketLifecycle, *extra_rules: s3.LifecycleRule
+        ) -> SecureBucket:
             return SecureBucket(
                 self,
                 construct_id,
@@ -82,6 +89,7 @@ class LakeStorage(Construct):
                 access_logs_bucket=self.access_logs_bucket,
                 access_logs_prefix=f"{purpose}/",
                 lifecycle=lifecycle,
+                extra_lifecycle_rules=extra_rules,
                 removal_policy=removal_policy,
             )
 
@@ -97,7 +105,13 @@ class LakeStorage(Construct):
 
         self.raw_bucket = data_bucket("RawBucket", Zone.RAW.value, zone_lifecycle(Zone.RAW))
         self.processed_bucket = data_bucket("ProcessedBucket", Zone.PROCESSED.value, zone_lifecycle(Zone.PROCESSED))
-        self.analytics_bucket = data_bucket("AnalyticsBucket", Zone.ANALYTICS.value, zone_lifecycle(Zone.ANALYTICS))
+        # A run's export serves that run's load: it need not live as long as the zone's data.
+        expire_exports = s3.LifecycleRule(
+            id="ExpireExports", prefix=EXPORTS_PREFIX, expiration=cdk.Duration.days(exports_expiration_days)
+        )
+        self.analytics_bucket = data_bucket(
+            "AnalyticsBucket", Zone.ANALYTICS.value, zone_lifecycle(Zone.ANALYTICS), expire_exports
+        )
         self.quarantine_bucket = data_bucket("QuarantineBucket", Zone.QUARANTINE.value, zone_lifecycle(Zone.QUARANTINE))
         self.athena_results_bucket = data_bucket(
             "AthenaResultsBucket",

@@ -1,8 +1,13 @@
 """The pipeline's state machine: one Standard workflow runs every stage of a run, in order.
 
     Start run -> Resolve run -> Ingest (Map: Ingest subreddit) -> Process (Glue, .sync)
-      -> Score (Lambda) -> Publish -> Load (places the next stages fill) -> Verify -> Succeeded
+      -> Score (Lambda) -> Publish (Lambda: views, UNLOAD) -> Load (Data API, polled) -> Verify -> Succeeded
     any task's failure -> <Stage> failed -> Notify failure (SNS) -> Run failed
+
+Load sends the statements Publish rendered (DDL, COPY into staging, dedupe, MERGE) as one
+BatchExecuteStatement, one transaction, then asks DescribeStatement every few seconds (the Data API
+has no ``.sync``) until it is FINISHED, or fails the run when it FAILED or was ABORTED. An
+environment with the warehouse switched off keeps a Load state that does nothing.
 
 Input ``{"run_id"?, "subreddits"?, "run_started_at"?}``: the run id defaults to the execution's
 name, the subreddits to the environment's, the start to the execution's. State names come from
@@ -27,6 +32,7 @@ pay for the same post): a run that finds another run's scorer busy is throttled,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -42,9 +48,16 @@ from infra.config import GlueConfig, OrchestrationConfig
 from infra.constructs.encrypted_log_group import EncryptedLogGroup
 from infra.constructs.key_grants import via_service
 from infra.constructs.nag import acknowledge, iam5_resource_finding
-from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
+from lakehouse.pipeline import INGEST_ITERATION_STATE, LOAD_STATUS_STATE, LOAD_WAIT_STATE, NOTIFY_STATE, Stage
 
-__all__ = ["LAMBDA_TRANSIENT_ERRORS", "SCORE_TASK_MARGIN", "PipelineStateMachine", "throttle_attempts_covering"]
+__all__ = [
+    "DATA_API_TRANSIENT_ERRORS",
+    "LAMBDA_TRANSIENT_ERRORS",
+    "SCORE_TASK_MARGIN",
+    "LoadTarget",
+    "PipelineStateMachine",
+    "throttle_attempts_covering",
+]
 
 # Lambda's own failures (not the function's): worth retrying quickly, with jitter.
 LAMBDA_TRANSIENT_ERRORS = (
@@ -69,6 +82,19 @@ _THROTTLE_BACKOFF = 2.0
 _THROTTLE_MAX_DELAY = cdk.Duration.minutes(5)
 _INGEST_THROTTLE_ATTEMPTS = 6
 SCORE_TASK_MARGIN = cdk.Duration.minutes(1)
+_LOAD_DONE = "Load done?"
+# The Data API's throttling and its service's hiccups: worth retrying.
+DATA_API_TRANSIENT_ERRORS = ("RedshiftData.ThrottlingException", "RedshiftData.InternalServerException")
+
+
+@dataclass(frozen=True)
+class LoadTarget:
+    """Where Load sends the warehouse's statements (Redshift Serverless, through the Data API)."""
+
+    workgroup_name: str
+    workgroup_arn: str
+    database: str
+    poll: cdk.Duration
 
 
 def _retry_throttled(task: sfn.TaskStateBase, max_attempts: int) -> None:
@@ -129,13 +155,17 @@ class PipelineStateMachine(Construct):
         ingest_function: lambda_.IFunction,
         processing_job_name: str,
         score_function: lambda_.Function,
+        publish_function: lambda_.Function,
+        load_target: LoadTarget | None,
         verify_function: lambda_.IFunction,
         alarm_topic: sns.ITopic,
         encryption_key: kms.IKey,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
-        """``score_function``: its timeout is the Score task's, and how long its throttle retries wait."""
+        """``score_function``: its timeout is the Score task's, and how long its throttle retries wait.
+
+        ``load_target``: the warehouse, or None where it is switched off (Load then does nothing)."""
         super().__init__(scope, construct_id)
         name = f"{resource_prefix}-pipeline"
         notify = self._notify(resource_prefix, alarm_topic)
@@ -165,19 +195,15 @@ class PipelineStateMachine(Construct):
         ingest = self._ingest(ingest_function, orchestration, notify)
         process = self._process(processing_job_name, notify)
         score = self._score(score_function, notify)
-        placeholders = [
-            sfn.Pass(self, stage.state_name, comment=f"The {stage.value} stage's place: {purpose}.")
-            for stage, purpose in (
-                (Stage.PUBLISH, "Athena views over processed and analytics"),
-                (Stage.LOAD, "the Redshift warehouse's MERGE"),
-            )
-        ]
+        publish = self._publish(publish_function, notify)
         verify = self._verify(verify_function, glue, notify)
+        load_start, load_end = self._load(load_target, notify, verify)
 
-        chain = sfn.Chain.start(start).next(resolve).next(ingest).next(process).next(score)
-        for placeholder in placeholders:
-            chain = chain.next(placeholder)
-        chain = chain.next(verify).next(sfn.Succeed(self, "Succeeded"))
+        chain = sfn.Chain.start(start).next(resolve).next(ingest).next(process).next(score).next(publish)
+        chain = chain.next(load_start)
+        if load_end is not None:
+            load_end.next(verify)
+        verify.next(sfn.Succeed(self, "Succeeded"))
 
         self.log_group = EncryptedLogGroup(
             self,
@@ -223,7 +249,9 @@ class PipelineStateMachine(Construct):
         assert isinstance(cfn_machine, sfn.CfnStateMachine)
         # W3005: the L2 both DependsOn and GetAtt's its role; harmless, not ours to change.
         cfn_machine.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-        self._acknowledge_service_wildcards(ingest_function, score_function, verify_function)
+        self._acknowledge_service_wildcards(ingest_function, score_function, publish_function, verify_function)
+        if load_target is not None:
+            self._allow_load(load_target)
 
     # ------------------------------------------------------------------ stages
 
@@ -344,6 +372,108 @@ class PipelineStateMachine(Construct):
         score.add_catch(self._caught(Stage.SCORE, notify), errors=[sfn.Errors.ALL], result_path="$.failure")
         return score
 
+    def _publish(self, function: lambda_.Function, notify: sfn.IChainable) -> tasks.LambdaInvoke:
+        publish = tasks.LambdaInvoke(
+            self,
+            Stage.PUBLISH.state_name,
+            comment="Creates or replaces the Athena views and UNLOADs the run's increment to its own export prefix; "
+            "it records runs/<run_id>/publish.json with the warehouse load's statements.",
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object({"run": sfn.JsonPath.object_at(_RUN)}),
+            result_selector={
+                "manifest": sfn.JsonPath.string_at("$.Payload.manifest"),
+                "recorded.$": "$.Payload.recorded",
+                "export_uri": sfn.JsonPath.string_at("$.Payload.export_uri"),
+                "load_sqls": sfn.JsonPath.list_at("$.Payload.load_sqls"),
+            },
+            result_path="$.publish",
+            retry_on_service_exceptions=False,
+        )
+        _retry_transient(publish, LAMBDA_TRANSIENT_ERRORS)
+        publish.add_catch(self._caught(Stage.PUBLISH, notify), errors=[sfn.Errors.ALL], result_path="$.failure")
+        return publish
+
+    def _load(
+        self, target: LoadTarget | None, notify: sfn.IChainable, verify: sfn.IChainable
+    ) -> tuple[sfn.State, sfn.INextable | None]:
+        """The Load stage's first state, and its last (which goes on to Verify), or a Pass where it is off."""
+        if target is None:
+            off = sfn.Pass(self, Stage.LOAD.state_name, comment="The warehouse is switched off in this environment.")
+            return off, off
+        failed = self._caught(Stage.LOAD, notify)
+        load = tasks.CallAwsService(
+            self,
+            Stage.LOAD.state_name,
+            comment="Sends the run's load (Publish rendered it) to the warehouse as one transaction.",
+            service="redshiftdata",
+            action="batchExecuteStatement",
+            iam_action="redshift-data:BatchExecuteStatement",
+            iam_resources=[target.workgroup_arn],
+            parameters={
+                "WorkgroupName": target.workgroup_name,
+                "Database": target.database,
+                "Sqls": sfn.JsonPath.list_at("$.publish.load_sqls"),
+                "StatementName": sfn.JsonPath.format("{}-load", sfn.JsonPath.string_at(f"{_RUN}.run_id")),
+            },
+            result_selector={"statement_id": sfn.JsonPath.string_at("$.Id")},
+            result_path="$.load",
+        )
+        wait = sfn.Wait(self, LOAD_WAIT_STATE, time=sfn.WaitTime.duration(target.poll))
+        status = tasks.CallAwsService(
+            self,
+            LOAD_STATUS_STATE,
+            comment="Where the load stands (the Data API has no .sync).",
+            service="redshiftdata",
+            action="describeStatement",
+            iam_action="redshift-data:DescribeStatement",
+            # DescribeStatement takes a statement id, not a resource: the Data API lets a caller see only its own.
+            iam_resources=["*"],
+            parameters={"Id": sfn.JsonPath.string_at("$.load.statement_id")},
+            result_selector={
+                "status": sfn.JsonPath.string_at("$.Status"),
+                "detail": sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$")),
+            },
+            result_path="$.load.describe",
+        )
+        for task in (load, status):
+            _retry_transient(task, DATA_API_TRANSIENT_ERRORS)
+            task.add_catch(failed, errors=[sfn.Errors.ALL], result_path="$.failure")
+        statement_failed = sfn.Pass(
+            self,
+            "Load statement failed",
+            comment="The warehouse rolled the load back: fail the run with Redshift's own words.",
+            parameters={
+                "Error": "StatementFailed",
+                "Cause": sfn.JsonPath.string_at("$.load.describe.detail"),
+            },
+            result_path="$.failure",
+        ).next(failed)
+        finished = sfn.Pass(self, "Load finished", comment="The run's increment is in the warehouse.")
+        load.next(wait).next(status).next(
+            sfn.Choice(self, _LOAD_DONE)
+            .when(sfn.Condition.string_equals("$.load.describe.status", "FINISHED"), finished)
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.string_equals("$.load.describe.status", "FAILED"),
+                    sfn.Condition.string_equals("$.load.describe.status", "ABORTED"),
+                ),
+                statement_failed,
+            )
+            .otherwise(wait)
+        )
+        return load, finished
+
+    def _allow_load(self, target: LoadTarget) -> None:
+        """The Data API authenticates the state machine as itself: temporary database credentials, for this
+        workgroup only."""
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="WarehouseCredentials",
+                actions=["redshift-serverless:GetCredentials"],
+                resources=[target.workgroup_arn],
+            )
+        )
+
     def _verify(self, function: lambda_.IFunction, glue: GlueConfig, notify: sfn.IChainable) -> tasks.LambdaInvoke:
         verify = tasks.LambdaInvoke(
             self,
@@ -439,5 +569,6 @@ class PipelineStateMachine(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray (PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs' log delivery "
             "(CreateLogDelivery, ...) have no resource-level permissions; Step Functions needs both for "
-            "tracing and execution logs.",
+            "tracing and execution logs. The Data API's DescribeStatement takes a statement id, not a resource "
+            "(a caller sees only its own statements).",
         )

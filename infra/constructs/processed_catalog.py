@@ -1,10 +1,12 @@
-"""The processed zone in the Glue Data Catalog: one database, one table per dataset the job writes.
+"""The lake in the Glue Data Catalog: one database, one table per dataset analysts query.
 
 ``processed_posts`` and ``processed_comments`` are partitioned by ``created_month`` (``yyyy-MM``,
 the UTC month a post was created) and use Athena partition projection: a new month is
 queryable the moment the job writes it, with no crawler, ``MSCK REPAIR`` or ``ADD PARTITION``
 step to forget. ``post_exclusions`` holds one directory per job run (``job_run=<id>``); run ids
-cannot be enumerated, so its partition is *injected*: a query names the run it reconciles.
+cannot be enumerated, so its partition is *injected*: a query names the run it reconciles. In the
+analytics zone, ``opportunity_scores`` is projected over the prompt versions the scorer ships (an
+enum) and ``llm_costs`` over its days (``yyyy-MM-dd``). The Publish step adds the views.
 
 The columns derive from the tables' one declaration (``lakehouse.tables``), as the job's output
 select does: a column added there reaches the job and the catalog alike.
@@ -22,7 +24,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lakehouse.domain.patterns import EARLIEST_CREATED_UTC
-from lakehouse.tables import MONTH_PARTITION, POST_EXCLUSIONS, PROCESSED_COMMENTS, PROCESSED_POSTS, ColumnType, Table
+from lakehouse.serving import QUERIED_TABLES
+from lakehouse.tables import MONTH_PARTITION, PROMPT_PARTITION, SCORED_DATE_PARTITION, ColumnType, Table
+from lambdas.score.prompt import PROMPTS_DIR
 
 __all__ = ["CATALOG_TABLES", "FIRST_REDDIT_MONTH", "ProcessedCatalog", "catalog_columns", "database_name"]
 
@@ -39,7 +43,14 @@ _TYPES: Mapping[ColumnType, glue.Type] = MappingProxyType(
 )
 # Reddit opened in June 2005; no post can be older.
 FIRST_REDDIT_MONTH = datetime.fromtimestamp(EARLIEST_CREATED_UTC, UTC).strftime("%Y-%m")
-CATALOG_TABLES: tuple[Table, ...] = (PROCESSED_POSTS, PROCESSED_COMMENTS, POST_EXCLUSIONS)
+CATALOG_TABLES: tuple[Table, ...] = QUERIED_TABLES
+# The ledger's first possible day: scoring arrived in December 2026.
+FIRST_SCORED_DATE = "2026-12-01"
+
+
+def prompt_versions() -> list[str]:
+    """Every prompt version the scorer ships (``lambdas/score/prompts/<version>/``): the scores' partitions."""
+    return sorted(path.name for path in PROMPTS_DIR.iterdir() if path.is_dir())
 
 
 def catalog_columns(table: Table) -> list[glue.Column]:
@@ -65,20 +76,27 @@ class ProcessedCatalog(Construct):
         *,
         database_name: str,
         processed_bucket: s3.IBucket,
+        analytics_bucket: s3.IBucket,
         removal_policy: cdk.RemovalPolicy,
         specs: Sequence[Table] = CATALOG_TABLES,
     ) -> None:
-        """Tables are metadata only: removing them never touches the objects in ``processed_bucket``."""
+        """Tables are metadata only: removing them never touches the objects in the zones' buckets."""
         super().__init__(scope, construct_id)
         self.database = glue.Database(
             self,
             "Database",
             database_name=database_name,
-            description="Reddit lakehouse tables for Athena: the processed zone (posts, comments, exclusions).",
+            description="Reddit lakehouse tables for Athena: processed posts, comments and exclusions, opportunity "
+            "scores and the LLM cost ledger, and the analysts' views.",
             removal_policy=removal_policy,
         )
         self.tables = MappingProxyType(
-            {spec.name: self._table(spec, processed_bucket, removal_policy) for spec in specs}
+            {
+                spec.name: self._table(
+                    spec, {"processed": processed_bucket, "analytics": analytics_bucket}[spec.zone], removal_policy
+                )
+                for spec in specs
+            }
         )
 
     def _table(self, spec: Table, bucket: s3.IBucket, removal_policy: cdk.RemovalPolicy) -> glue.S3Table:
@@ -92,6 +110,15 @@ class ProcessedCatalog(Construct):
                 max="NOW",
                 format="yyyy-MM",
                 step=glue.DateProjectionStep(interval=1, interval_unit=glue.DateIntervalUnit.MONTHS),
+            )
+        elif partition == PROMPT_PARTITION:
+            projection = glue.PartitionProjectionConfiguration.enum(values=prompt_versions())
+        elif partition == SCORED_DATE_PARTITION:
+            projection = glue.PartitionProjectionConfiguration.date(
+                min=FIRST_SCORED_DATE,
+                max="NOW",
+                format="yyyy-MM-dd",
+                step=glue.DateProjectionStep(interval=1, interval_unit=glue.DateIntervalUnit.DAYS),
             )
         else:
             projection = glue.PartitionProjectionConfiguration.injected()

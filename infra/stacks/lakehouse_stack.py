@@ -12,15 +12,18 @@ from constructs import Construct
 
 from infra.config import EnvironmentConfig
 from infra.constructs.alarm_topic import AlarmTopic
+from infra.constructs.analyst_workgroup import AnalystWorkgroup
 from infra.constructs.ingest_function import IngestFunction
 from infra.constructs.lake_storage import LakeStorage
 from infra.constructs.pipeline_monitoring import PipelineMonitoring
 from infra.constructs.pipeline_schedule import PipelineSchedule
-from infra.constructs.pipeline_state_machine import PipelineStateMachine
+from infra.constructs.pipeline_state_machine import LoadTarget, PipelineStateMachine
 from infra.constructs.processed_catalog import ProcessedCatalog, database_name
 from infra.constructs.processing_job import ProcessingJob
+from infra.constructs.publish_function import PublishFunction
 from infra.constructs.score_function import ScoreFunction
 from infra.constructs.verify_function import VerifyFunction
+from infra.constructs.warehouse import WAREHOUSE_AVAILABILITY_ZONES, WAREHOUSE_DATABASE, Warehouse
 
 __all__ = ["LakehouseStack"]
 
@@ -35,10 +38,19 @@ class LakehouseStack(cdk.Stack):
     processing: ProcessingJob
     catalog: ProcessedCatalog
     score: ScoreFunction
+    workgroup: AnalystWorkgroup
+    warehouse: Warehouse | None
+    publish: PublishFunction
     verify: VerifyFunction
     pipeline: PipelineStateMachine
     schedule: PipelineSchedule
     monitoring: PipelineMonitoring
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The region's first three zones, resolved at deploy time (``Fn::GetAZs``): an environment-agnostic
+        stack would otherwise get two, and the warehouse's subnets need three."""
+        return [cdk.Fn.select(index, cdk.Fn.get_azs()) for index in range(WAREHOUSE_AVAILABILITY_ZONES)]
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(
@@ -59,6 +71,7 @@ class LakehouseStack(cdk.Stack):
             "Storage",
             resource_prefix=config.resource_prefix,
             retention=config.retention,
+            exports_expiration_days=config.warehouse.export_expiration_days,
             removal_policy=removal_policy,
         )
         self.alarms = AlarmTopic(
@@ -105,6 +118,7 @@ class LakehouseStack(cdk.Stack):
             "Catalog",
             database_name=database_name(config.project, config.name),
             processed_bucket=self.storage.processed_bucket,
+            analytics_bucket=self.storage.analytics_bucket,
             removal_policy=removal_policy,
         )
 
@@ -118,6 +132,45 @@ class LakehouseStack(cdk.Stack):
             processed_bucket=self.storage.processed_bucket,
             analytics_bucket=self.storage.analytics_bucket,
             raw_bucket=self.storage.raw_bucket,
+            log_retention_days=config.log_retention_days,
+            removal_policy=removal_policy,
+        )
+        self.workgroup = AnalystWorkgroup(
+            self,
+            "Athena",
+            workgroup_name=config.resource_name("analysts"),
+            results_bucket=self.storage.athena_results_bucket,
+            encryption_key=self.storage.key,
+            bytes_scanned_cutoff_mb=config.athena.bytes_scanned_cutoff_mb,
+            removal_policy=removal_policy,
+        )
+        self.warehouse = (
+            Warehouse(
+                self,
+                "Warehouse",
+                resource_prefix=config.resource_prefix,
+                config=config.warehouse,
+                encryption_key=self.storage.key,
+                analytics_bucket=self.storage.analytics_bucket,
+                log_retention_days=config.log_retention_days,
+                removal_policy=removal_policy,
+            )
+            if config.warehouse.enabled
+            else None
+        )
+        self.publish = PublishFunction(
+            self,
+            "Publish",
+            resource_prefix=config.resource_prefix,
+            encryption_key=self.storage.key,
+            raw_bucket=self.storage.raw_bucket,
+            processed_bucket=self.storage.processed_bucket,
+            analytics_bucket=self.storage.analytics_bucket,
+            results_bucket=self.storage.athena_results_bucket,
+            workgroup=self.workgroup,
+            database_name=self.catalog.database.database_name,
+            # With the warehouse off no load runs: the statements Publish renders name no role.
+            copy_role_arn=self.warehouse.copy_role.role_arn if self.warehouse else "none",
             log_retention_days=config.log_retention_days,
             removal_policy=removal_policy,
         )
@@ -144,6 +197,17 @@ class LakehouseStack(cdk.Stack):
             ingest_function=self.ingest.function,
             processing_job_name=self.processing.job.job_name,
             score_function=self.score.function,
+            publish_function=self.publish.function,
+            load_target=(
+                LoadTarget(
+                    workgroup_name=self.warehouse.workgroup_name,
+                    workgroup_arn=self.warehouse.workgroup_arn,
+                    database=WAREHOUSE_DATABASE,
+                    poll=cdk.Duration.seconds(config.warehouse.load_poll_seconds),
+                )
+                if self.warehouse
+                else None
+            ),
             verify_function=self.verify.function,
             alarm_topic=self.alarms.topic,
             encryption_key=self.storage.key,
@@ -203,10 +267,15 @@ class LakehouseStack(cdk.Stack):
             "ProcessingLogGroupPrefix": self.processing.log_group_prefix,
             "ScoreFunctionName": self.score.function.function_name,
             "VerifyFunctionName": self.verify.function.function_name,
+            "PublishFunctionName": self.publish.function.function_name,
+            "AthenaWorkgroupName": self.workgroup.workgroup_name,
             "StateMachineArn": self.pipeline.state_machine.state_machine_arn,
             "ScheduleName": self.schedule.schedule.schedule_name,
             "ScheduleDeadLetterQueueUrl": self.schedule.dead_letter_queue.queue_url,
             "DashboardName": self.monitoring.dashboard.dashboard_name,
         }
+        if self.warehouse is not None:
+            outputs["WarehouseWorkgroupName"] = self.warehouse.workgroup_name
+            outputs["WarehouseCopyRoleArn"] = self.warehouse.copy_role.role_arn
         for output_id, value in outputs.items():
             cdk.CfnOutput(self, output_id, value=value)

@@ -33,9 +33,19 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 from glue_jobs.process_posts.arguments import JobArguments
 from infra.config import EnvironmentConfig, load_environment
 from lakehouse.lake.store import LocalObjectStore
-from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, RunManifests, Stage, check_run_id
+from lakehouse.pipeline import (
+    INGEST_ITERATION_STATE,
+    LOAD_STATUS_STATE,
+    NOTIFY_STATE,
+    RunManifests,
+    Stage,
+    check_run_id,
+)
+from lakehouse.serving import warehouse_tables
 from lakehouse_tools.local.definition import synthesized_definition
+from lakehouse_tools.local.sql import LocalAthena
 from lakehouse_tools.local.state_machine import LocalStateMachine
+from lakehouse_tools.local.warehouse import LOCAL_COPY_ROLE, WAREHOUSE_FILE, LocalWarehouse
 from lakehouse_tools.replay.corpus import Corpus, DirectoryCorpus, open_corpus
 from lakehouse_tools.replay.options import ReplayOptions
 from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
@@ -316,6 +326,9 @@ class _LocalStages:
             INGEST_ITERATION_STATE: self.ingest_subreddit,
             Stage.PROCESS.state_name: self.process,
             Stage.SCORE.state_name: self.score,
+            Stage.PUBLISH.state_name: self.publish,
+            Stage.LOAD.state_name: self.load,
+            LOAD_STATUS_STATE: self.load_status,
             Stage.VERIFY.state_name: self.verify,
             NOTIFY_STATE: self.notify,
         }
@@ -469,6 +482,56 @@ class _LocalStages:
         recorded = RunManifests(LocalObjectStore(self.lake / "runs")).read(self.run_id, Stage.SCORE) or {}
         self.summaries[Stage.SCORE] = recorded | {"recorded": output["recorded"]}
         return {"Payload": output, "StatusCode": 200}
+
+    # ---------------------------------------------------------------- publish and load
+
+    def publish(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """The publish function's work on Athena's stand-in: the views in DuckDB, the export under
+        ``exports/run_id=<run_id>/`` of the lake, the load's statements rendered for the local warehouse."""
+        from lambdas.publish.publish import PublishRequest, publish_run
+
+        exports = self.lake / "exports"
+        exports.mkdir(parents=True, exist_ok=True)
+        athena = LocalAthena(self.lake)
+        try:
+            output = publish_run(
+                PublishRequest.from_event(parameters["Payload"]),
+                engine=athena,
+                runs=RunManifests(LocalObjectStore(self.lake / "runs")),
+                exports=LocalObjectStore(exports),
+                exports_uri=f"{exports.as_posix()}/",
+                copy_role_arn=LOCAL_COPY_ROLE,
+            )
+        except Exception as exc:
+            self.summaries[Stage.PUBLISH] = {"error": f"{type(exc).__name__}: {exc}"}
+            raise
+        finally:
+            athena.close()
+        self.summaries[Stage.PUBLISH] = {
+            key: output[key] for key in ("views", "export_uri", "exported_rows", "recorded")
+        }
+        return {"Payload": output, "StatusCode": 200}
+
+    def load(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """BatchExecuteStatement's stand-in: the statements run on the lake's warehouse file, in one
+        transaction, before it answers (so the status it is asked next is FINISHED)."""
+        warehouse = LocalWarehouse(self.lake / WAREHOUSE_FILE)
+        try:
+            warehouse.execute_batch(list(parameters["Sqls"]))
+            rows = {
+                table: warehouse.query(f"SELECT count(*) FROM lakehouse.{table}").rows[0][0]  # noqa: S608
+                for table in warehouse_tables()
+            }
+        except Exception as exc:
+            self.summaries[Stage.LOAD] = {"error": f"{type(exc).__name__}: {exc}"}
+            raise
+        finally:
+            warehouse.close()
+        self.summaries[Stage.LOAD] = {"statements": len(parameters["Sqls"]), "warehouse_rows": rows}
+        return {"Id": f"local-{self.run_id}-load"}
+
+    def load_status(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        return {"Id": parameters["Id"], "Status": "FINISHED"}
 
     # ---------------------------------------------------------------- verify
 

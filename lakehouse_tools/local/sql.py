@@ -88,6 +88,24 @@ class LocalAthena:
         except duckdb.Error as exc:
             raise ValueError(f"the query failed: {exc}") from exc
 
+    def create_view(self, view: View) -> None:
+        """What Athena does with a view's statement: replace the view (here, in this session)."""
+        for statement in to_duckdb(view.sql):
+            self.connection.execute(statement)
+
+    def unload(self, table: str, select: str, destination: str) -> int:
+        """Athena's UNLOAD, locally: the SELECT's rows as Parquet in the ``destination`` directory (which
+        must be empty, as UNLOAD requires); the rows written."""
+        directory = Path(destination)
+        if directory.exists() and any(directory.iterdir()):
+            raise ValueError(f"UNLOAD of {table}: {directory} is not empty")
+        directory.mkdir(parents=True, exist_ok=True)
+        (statement,) = to_duckdb(select)
+        target = str(directory / "part-00000.parquet").replace("'", "''")
+        self.connection.execute(f"COPY ({statement}) TO '{target}' (FORMAT PARQUET)")
+        counted = self.connection.execute(f"SELECT count(*) FROM read_parquet('{target}')")  # noqa: S608
+        return int(counted.fetchall()[0][0])
+
     def close(self) -> None:
         self.connection.close()
 

@@ -1,9 +1,10 @@
 """Walks a Step Functions definition (JSONPath flavour) locally, mapping each Task state to a function.
 
 Just what the pipeline's definition uses, and loudly nothing else: Pass, Task, Map (inline),
-Succeed, Fail; ``Parameters``/``ItemSelector`` with ``.$`` paths, the context object
-(``$$.Execution``, ``$$.Map.Item``) and the intrinsics ``States.JsonMerge`` and
-``States.Format``; ``ResultSelector``, ``ResultPath``, ``OutputPath``, ``Catch`` (``States.ALL`` catching neither
+Choice (string and boolean comparisons, ``And``/``Or``/``Not``), Wait (not waited: a local task is done
+when it returns), Succeed, Fail; ``Parameters``/``ItemSelector`` with ``.$`` paths, the context object
+(``$$.Execution``, ``$$.Map.Item``) and the intrinsics ``States.JsonMerge``, ``States.Format`` and
+``States.JsonToString``; ``ResultSelector``, ``ResultPath``, ``OutputPath``, ``Catch`` (``States.ALL`` catching neither
 ``States.Runtime`` nor ``States.DataLimitExceeded``, as in Step Functions). ``Retry`` is the
 cloud's answer to transient faults (Lambda throttles, Glue busy): a local task's failure is not
 transient, so it goes straight to the state's Catch.
@@ -117,6 +118,13 @@ class LocalStateMachine:
                     else state.get("Error", "States.Fail"),
                     _evaluate(state["CausePath"], data, context) if "CausePath" in state else state.get("Cause", ""),
                 )
+            if kind == "Choice":
+                name = _choose(name, state, data, context)
+                continue
+            if kind == "Wait":
+                data = _output(state, data)
+                name = None if state.get("End") else state["Next"]
+                continue
             started = time.monotonic()
             try:
                 with self.around.get(name, nullcontext)() if top else nullcontext():
@@ -214,6 +222,42 @@ def _task_states(machine: Mapping[str, Any]) -> list[str]:
     return names
 
 
+def _choose(name: str, state: Mapping[str, Any], data: Any, context: Mapping[str, Any]) -> str:
+    for rule in state.get("Choices", []):
+        if _holds(rule, data, context):
+            return str(rule["Next"])
+    if "Default" not in state:
+        raise StateFailed("States.NoChoiceMatched", f"{name}: no choice matched and there is no default")
+    return str(state["Default"])
+
+
+_COMPARISONS = {
+    "StringEquals": lambda value, expected: value == expected,
+    "BooleanEquals": lambda value, expected: value is expected,
+    "NumericEquals": lambda value, expected: value == expected,
+    "NumericGreaterThanEquals": lambda value, expected: value >= expected,
+}
+
+
+def _holds(rule: Mapping[str, Any], data: Any, context: Mapping[str, Any]) -> bool:
+    if "And" in rule:
+        return all(_holds(inner, data, context) for inner in rule["And"])
+    if "Or" in rule:
+        return any(_holds(inner, data, context) for inner in rule["Or"])
+    if "Not" in rule:
+        return not _holds(rule["Not"], data, context)
+    if "IsPresent" in rule:
+        try:
+            _path(data, context, rule["Variable"])
+        except StateFailed:
+            return not rule["IsPresent"]
+        return bool(rule["IsPresent"])
+    for comparison, test in _COMPARISONS.items():
+        if comparison in rule:
+            return bool(test(_path(data, context, rule["Variable"]), rule[comparison]))
+    raise StateFailed("States.Runtime", f"the local run does not implement the choice rule {sorted(rule)}")
+
+
 def _catcher(state: Mapping[str, Any], error: str) -> Mapping[str, Any] | None:
     for catcher in state.get("Catch", []):
         if error in catcher["ErrorEquals"] or (_ALL in catcher["ErrorEquals"] and error not in _UNCATCHABLE_BY_ALL):
@@ -301,6 +345,9 @@ def _evaluate(expression: str, data: Any, context: Mapping[str, Any]) -> Any:
         for value, piece in zip(values, pieces[1:], strict=True):
             rendered += (value if isinstance(value, str) else json.dumps(value)) + piece
         return rendered
+    if function == "States.JsonToString":
+        (value,) = arguments
+        return json.dumps(value, separators=(",", ":"))
     raise StateFailed("States.Runtime", f"the local run does not implement {function}")
 
 

@@ -14,39 +14,32 @@ whole on a rerun (UNLOAD refuses a prefix that is not empty).
 
 from __future__ import annotations
 
-import re
-import shutil
 from pathlib import Path
 
 import duckdb
 import sqlglot
 from sqlglot import exp
 
-from lakehouse.serving import REDSHIFT_DDL, REDSHIFT_LOAD, export_queries
-from lakehouse_tools.local.sql import LocalAthena, QueryResult, to_duckdb
+from lakehouse.serving import REDSHIFT_DDL, export_queries, load_statements
+from lakehouse_tools.local.sql import LocalAthena, QueryResult
 
-__all__ = ["LocalWarehouse", "export_increment", "redshift_to_duckdb"]
+__all__ = ["LOCAL_COPY_ROLE", "WAREHOUSE_FILE", "LocalWarehouse", "export_increment", "redshift_to_duckdb"]
+
+WAREHOUSE_FILE = "warehouse.duckdb"  # in the lake directory
+LOCAL_COPY_ROLE = "local"  # what the load's COPY names as its role locally (no role is assumed)
 
 _REDSHIFT_ONLY = (exp.DistKeyProperty, exp.DistStyleProperty, exp.SortKeyProperty, exp.EncodeColumnConstraint)
-_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 
 
 def export_increment(athena: LocalAthena, run_id: str, export_dir: Path) -> dict[str, int]:
-    """Write the run's increment (one directory a table) and return the rows exported per table."""
-    rows: dict[str, int] = {}
-    for table, select in export_queries(run_id).items():
-        target = export_dir / table
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        (statement,) = to_duckdb(select)
-        destination = str(target / "part-00000.parquet").replace("'", "''")
-        athena.connection.execute(f"COPY ({statement}) TO '{destination}' (FORMAT PARQUET)")
-        counted = athena.connection.execute(f"SELECT count(*) FROM read_parquet('{destination}')")  # noqa: S608
-        rows[table] = counted.fetchall()[0][0]
-    return rows
+    """The run's export, as the publish stage writes it (tests; the run goes through ``lambdas.publish``)."""
+    return {
+        table: athena.unload(table, select, f"{export_dir.as_posix()}/{table}/")
+        for table, select in export_queries(run_id).items()
+    }
 
 
-def redshift_to_duckdb(statement: exp.Expression) -> str:
+def redshift_to_duckdb(statement: exp.Expr) -> str:
     """One parsed Redshift statement (not a COPY) as DuckDB SQL."""
     if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema):
         like = statement.this.find(exp.LikeProperty)
@@ -76,18 +69,19 @@ class LocalWarehouse:
                     self.connection.execute(redshift_to_duckdb(statement))
 
     def load(self, export_dir: Path) -> None:
-        """The load of ``sql/redshift/load.sql`` with ``export_dir`` as the run's export: one transaction."""
-        text = _PLACEHOLDER.sub(
-            lambda m: {"export_uri": f"{export_dir.as_posix()}/", "copy_role_arn": "local"}[m.group(1)],
-            REDSHIFT_LOAD.read_text(encoding="utf-8"),
-        )
+        """The load of one run's export directory, as the publish stage renders it for Redshift."""
+        self.execute_batch(load_statements(f"{export_dir.as_posix()}/", copy_role_arn=LOCAL_COPY_ROLE))
+
+    def execute_batch(self, statements: list[str]) -> None:
+        """Redshift statements in one transaction, as the Data API's BatchExecuteStatement runs them."""
         self.connection.execute("BEGIN TRANSACTION")
         try:
-            for statement in sqlglot.parse(text, read="redshift"):
-                if isinstance(statement, exp.Copy):
-                    self._copy(statement)
-                elif statement is not None:
-                    self.connection.execute(redshift_to_duckdb(statement))
+            for text in statements:
+                for statement in sqlglot.parse(text, read="redshift"):
+                    if isinstance(statement, exp.Copy):
+                        self._copy(statement)
+                    elif statement is not None:
+                        self.connection.execute(redshift_to_duckdb(statement))
         except BaseException:
             self.connection.execute("ROLLBACK")
             raise

@@ -17,6 +17,7 @@ from typing import Any
 
 from aws_cdk import assertions
 
+from infra.constructs.publish_function import PUBLISH_HANDLER
 from infra.constructs.score_function import SCORE_HANDLER
 from infra.constructs.verify_function import VERIFY_HANDLER
 from lakehouse_tools.local.definition import state_machine_definition
@@ -38,29 +39,45 @@ __all__ = [
 ACCOUNT = "123456789012"  # moto's default account, and an ARN-shaped stand-in for the deployed one
 
 Resolver = Callable[[Mapping[str, Any]], str]
-_HANDLERS = (INGEST_HANDLER, SCORE_HANDLER, VERIFY_HANDLER)
+_HANDLERS = (INGEST_HANDLER, SCORE_HANDLER, PUBLISH_HANDLER, VERIFY_HANDLER)
 
 
 @dataclass(frozen=True)
 class Targets:
-    """What the definition's references stand for: the three functions, the Glue job and the alarm topic."""
+    """What the definition's references stand for: the four functions, the Glue job, the alarm topic and the
+    warehouse's workgroup."""
 
     ingest_function_arn: str
     score_function_arn: str
+    publish_function_arn: str
     verify_function_arn: str
     job_name: str
     topic_arn: str
+    warehouse_arn: str
 
     @classmethod
     def named(
-        cls, *, ingest_function: str, score_function: str, verify_function: str, job_name: str, topic_name: str
+        cls,
+        *,
+        ingest_function: str,
+        score_function: str,
+        publish_function: str,
+        verify_function: str,
+        job_name: str,
+        topic_name: str,
+        warehouse: str = "warehouse",
     ) -> Targets:
+        def function(name: str) -> str:
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
         return cls(
-            ingest_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{ingest_function}",
-            score_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{score_function}",
-            verify_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{verify_function}",
+            ingest_function_arn=function(ingest_function),
+            score_function_arn=function(score_function),
+            publish_function_arn=function(publish_function),
+            verify_function_arn=function(verify_function),
             job_name=job_name,
             topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:{topic_name}",
+            warehouse_arn=f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:workgroup/{warehouse}",
         )
 
     @classmethod
@@ -79,6 +96,7 @@ class Targets:
         return cls.named(
             ingest_function=names[INGEST_HANDLER],
             score_function=names[SCORE_HANDLER],
+            publish_function=names[PUBLISH_HANDLER],
             verify_function=names[VERIFY_HANDLER],
             job_name=job_name,
             topic_name=topic_name,
@@ -91,6 +109,7 @@ def resolver(template: Mapping[str, Any], targets: Targets) -> Resolver:
     functions = {
         INGEST_HANDLER: targets.ingest_function_arn,
         SCORE_HANDLER: targets.score_function_arn,
+        PUBLISH_HANDLER: targets.publish_function_arn,
         VERIFY_HANDLER: targets.verify_function_arn,
     }
 
@@ -109,6 +128,8 @@ def resolver(template: Mapping[str, Any], targets: Targets) -> Resolver:
             return targets.job_name
         if kind == "AWS::SNS::Topic" and attribute is None:
             return targets.topic_arn
+        if kind == "AWS::RedshiftServerless::Workgroup" and attribute == "Workgroup.WorkgroupArn":
+            return targets.warehouse_arn
         raise ValueError(f"the definition references {reference} (a {kind}), which no test stands in for")
 
     return resolve
@@ -129,13 +150,20 @@ def states(definition: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, An
 
 
 def follow(definition: Mapping[str, Any], start: str) -> list[str]:
-    """The states visited from ``start`` along ``Next`` (no Catch, no Choice), to a terminal state."""
+    """The states visited from ``start`` along ``Next`` (no Catch; a Choice's first choice), to a terminal state."""
     path = [start]
-    while (following := definition["States"][path[-1]].get("Next")) is not None:
+    while (following := _next(definition["States"][path[-1]])) is not None:
         if following in path:
             raise AssertionError(f"the definition loops: {[*path, following]}")
         path.append(following)
     return path
+
+
+def _next(state: Mapping[str, Any]) -> str | None:
+    if state["Type"] == "Choice":
+        return str(state["Choices"][0]["Next"])
+    following = state.get("Next")
+    return None if following is None else str(following)
 
 
 def main_path(definition: Mapping[str, Any]) -> list[str]:

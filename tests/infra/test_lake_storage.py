@@ -14,6 +14,7 @@ from aws_cdk import assertions
 from aws_cdk.assertions import Capture, Match
 
 from infra.config import EnvironmentConfig, Zone, ZoneRetention
+from lakehouse.serving import EXPORTS_PREFIX
 from tests.infra.templates import lake_key
 
 pytestmark = pytest.mark.cdk
@@ -234,11 +235,18 @@ def test_lifecycle_rules_follow_the_environment_config(
             glacier=rule.transition_to_glacier_days,
             expiry=rule.expiration_days,
         )
+        # The analytics zone also expires the runs' warehouse exports, sooner than its own data.
+        exports = {
+            "Id": "ExpireExports",
+            "Prefix": EXPORTS_PREFIX,
+            "ExpirationInDays": config.warehouse.export_expiration_days,
+            "Status": "Enabled",
+        }
         template.has_resource_properties(
             "AWS::S3::Bucket",
             {
                 "LoggingConfiguration": Match.object_like({"LogFilePrefix": LOGGED_PREFIXES[zone]}),
-                "LifecycleConfiguration": {"Rules": [expected]},
+                "LifecycleConfiguration": {"Rules": [expected, *([exports] if zone is Zone.ANALYTICS else [])]},
             },
         )
     template.has_resource_properties(

@@ -22,7 +22,16 @@ from infra.constructs.processed_catalog import CATALOG_TABLES
 from infra.constructs.processing_job import GLUE_LOG_STREAMS, JOB_LIBRARIES, JOB_SCRIPT
 from infra.constructs.python_zip_asset import build_zip
 from lakehouse import metrics
-from lakehouse.tables import MONTH_PARTITION, PROCESSED_COMMENTS, PROCESSED_POSTS, ColumnType, Table
+from lakehouse.tables import (
+    MONTH_PARTITION,
+    PROCESSED_COMMENTS,
+    PROCESSED_POSTS,
+    PROMPT_PARTITION,
+    SCORED_DATE_PARTITION,
+    ColumnType,
+    Table,
+)
+from lambdas.score.prompt import CURRENT_PROMPT_VERSION, PROMPTS_DIR
 from tests.infra.templates import (
     JOB_KEY,
     LAKE_KEY,
@@ -85,7 +94,7 @@ def _log_groups(template: assertions.Template, config: EnvironmentConfig) -> lis
 
 def _zones(template: assertions.Template) -> dict[str, str]:
     """Zone -> bucket logical id, found by each bucket's own access-log prefix."""
-    return {zone: bucket_logging_to(template, f"{zone}/") for zone in ("raw", "processed", "quarantine")}
+    return {zone: bucket_logging_to(template, f"{zone}/") for zone in ("raw", "processed", "analytics", "quarantine")}
 
 
 def _objects(bucket_id: str, prefix: str) -> dict[str, Any]:
@@ -505,7 +514,7 @@ def test_tables_describe_the_processed_parquet_with_partition_projection(
 ) -> None:
     template = templates[env]
     database_id, _ = one(template, "AWS::Glue::Database")
-    _, table = one(template, "AWS::Glue::Table", _expected_table(spec, database_id, _zones(template)["processed"]))
+    _, table = one(template, "AWS::Glue::Table", _expected_table(spec, database_id, _zones(template)[spec.zone]))
     parameters = table["Properties"]["TableInput"]["Parameters"]
     projection = {key: value for key, value in parameters.items() if key.startswith("projection.")}
     if spec.partition == MONTH_PARTITION:
@@ -516,6 +525,23 @@ def test_tables_describe_the_processed_parquet_with_partition_projection(
             "projection.created_month.range": "2005-06,NOW",
             "projection.created_month.interval": "1",
             "projection.created_month.interval.unit": "MONTHS",
+        }
+    elif spec.partition == PROMPT_PARTITION:
+        # The prompt versions the scorer ships, each a directory of lambdas/score/prompts.
+        assert projection == {
+            "projection.enabled": "true",
+            "projection.prompt_version.type": "enum",
+            "projection.prompt_version.values": ",".join(sorted(p.name for p in PROMPTS_DIR.iterdir() if p.is_dir())),
+        }
+        assert CURRENT_PROMPT_VERSION in projection["projection.prompt_version.values"].split(",")
+    elif spec.partition == SCORED_DATE_PARTITION:
+        assert projection == {
+            "projection.enabled": "true",
+            "projection.scored_date.type": "date",
+            "projection.scored_date.format": "yyyy-MM-dd",
+            "projection.scored_date.range": "2026-12-01,NOW",
+            "projection.scored_date.interval": "1",
+            "projection.scored_date.interval.unit": "DAYS",
         }
     else:
         # Run ids cannot be enumerated: a query names the run it reconciles.

@@ -16,6 +16,7 @@ from aws_cdk import assertions
 
 from infra.config import EnvironmentConfig
 from infra.constructs.pipeline_state_machine import (
+    DATA_API_TRANSIENT_ERRORS,
     GLUE_BUSY_ERRORS,
     GLUE_TRANSIENT_ERRORS,
     INGEST_FAILED,
@@ -24,9 +25,10 @@ from infra.constructs.pipeline_state_machine import (
     SNS_TRANSIENT_ERRORS,
     throttle_attempts_covering,
 )
+from infra.constructs.publish_function import PUBLISH_HANDLER
 from infra.constructs.score_function import SCORE_HANDLER
 from infra.constructs.verify_function import VERIFY_HANDLER
-from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
+from lakehouse.pipeline import INGEST_ITERATION_STATE, LOAD_STATUS_STATE, NOTIFY_STATE, Stage
 from tests.infra.state_machines import Targets, follow, key_actions_denied, main_path, render, states
 from tests.infra.templates import as_list, ingest_function, key_arn, one, role_statements
 
@@ -60,6 +62,10 @@ def _verify_function_id(template: assertions.Template) -> str:
 
 def _score_function_id(template: assertions.Template) -> str:
     return one(template, "AWS::Lambda::Function", {"Handler": SCORE_HANDLER})[0]
+
+
+def _function_id(template: assertions.Template, handler: str) -> str:
+    return one(template, "AWS::Lambda::Function", {"Handler": handler})[0]
 
 
 def _referenced_ids(value: Any) -> set[str]:
@@ -148,6 +154,9 @@ def test_every_task_retries_and_catches(definitions: Mapping[str, dict[str, Any]
         NOTIFY_STATE,
         Stage.PROCESS.state_name,
         Stage.SCORE.state_name,
+        Stage.PUBLISH.state_name,
+        Stage.LOAD.state_name,
+        LOAD_STATUS_STATE,
         Stage.VERIFY.state_name,
     } <= tasks.keys()
     lacking = {name: [field for field in ("Retry", "Catch") if not state.get(field)] for name, state in tasks.items()}
@@ -168,6 +177,9 @@ def test_each_task_retries_the_transient_errors_of_its_service_and_nothing_it_ca
         INGEST_ITERATION_STATE: {*LAMBDA_TRANSIENT_ERRORS, INGEST_FAILED},
         Stage.PROCESS.state_name: {*GLUE_BUSY_ERRORS, *GLUE_TRANSIENT_ERRORS},
         Stage.SCORE.state_name: set(LAMBDA_TRANSIENT_ERRORS),  # not ScoringDegraded: it would fail the same again
+        Stage.PUBLISH.state_name: set(LAMBDA_TRANSIENT_ERRORS),  # not QueryFailed: Athena said no
+        Stage.LOAD.state_name: set(DATA_API_TRANSIENT_ERRORS),
+        LOAD_STATUS_STATE: set(DATA_API_TRANSIENT_ERRORS),
         Stage.VERIFY.state_name: set(LAMBDA_TRANSIENT_ERRORS),
         NOTIFY_STATE: set(SNS_TRANSIENT_ERRORS),
     }
@@ -197,6 +209,9 @@ def test_every_stage_failure_notifies_then_fails_the_run_with_the_stages_error(
         Stage.INGEST.state_name,
         Stage.PROCESS.state_name,
         Stage.SCORE.state_name,
+        Stage.PUBLISH.state_name,
+        Stage.LOAD.state_name,
+        LOAD_STATUS_STATE,
         Stage.VERIFY.state_name,
         NOTIFY_STATE,
     }
@@ -211,8 +226,9 @@ def test_every_stage_failure_notifies_then_fails_the_run_with_the_stages_error(
         assert route[-2] == NOTIFY_STATE, route
         failed = top_level[route[-1]]
         assert failed["Type"] == "Fail", route
-        # The notice names the stage: the state before it records which one failed.
-        assert top_level[route[0]].get("Result") == name, route
+        # The notice names the stage: the state before it records which one failed (the poll is Load's).
+        stage = Stage.LOAD.state_name if name == LOAD_STATUS_STATE else name
+        assert top_level[route[0]].get("Result") == stage, route
         # The run fails with the stage and the caught error (Verify.RunNotReconciled), and the error's cause.
         assert failed["ErrorPath"] == f"States.Format('{{}}.{{}}', $.failed_state, {catch['ResultPath']}.Error)"
         assert failed["CausePath"] == f"{catch['ResultPath']}.Cause"
@@ -325,14 +341,19 @@ def test_the_role_reaches_only_the_pipelines_functions_job_and_topic(
             service = action.split(":")[0]
             actions.setdefault(service, set()).add(action)
             if statement["Resource"] == "*":
-                # Only services without resource-level permissions: X-Ray and log delivery.
-                assert service in {"logs", "xray"}, statement
+                # Only what has no resource-level permission: X-Ray, log delivery, and the Data API's
+                # DescribeStatement (a statement id; a caller sees only its own).
+                assert service in {"logs", "xray"} or action == "redshift-data:DescribeStatement", statement
             else:
                 targets.setdefault(service, set()).update(_referenced_ids(statement["Resource"]))
 
-    assert actions.keys() <= {"lambda", "glue", "sns", "logs", "xray", "kms"}
+    assert actions.keys() <= {"lambda", "glue", "sns", "logs", "xray", "kms", "redshift-data", "redshift-serverless"}
     assert actions["lambda"] == {"lambda:InvokeFunction"}
-    assert targets["lambda"] == {ingest_id, score_id, verify_id}
+    assert targets["lambda"] == {ingest_id, score_id, _function_id(template, PUBLISH_HANDLER), verify_id}
+    (workgroup_id, _) = one(template, "AWS::RedshiftServerless::Workgroup")
+    assert actions["redshift-data"] == {"redshift-data:BatchExecuteStatement", "redshift-data:DescribeStatement"}
+    assert targets["redshift-data"] == targets["redshift-serverless"] == {workgroup_id}
+    assert actions["redshift-serverless"] == {"redshift-serverless:GetCredentials"}
     assert (
         {"glue:StartJobRun", "glue:GetJobRun"}
         <= actions["glue"]

@@ -4,12 +4,15 @@ The definition is the one the stack deploys (rendered from the template), pointe
 functions, job and topic of the same names. What moto cannot run is scripted, per call: the three
 Lambda functions' answers (moto's "simple" Lambda backend never runs code) and Glue's answer to
 StartJobRun (moto's job runs succeed at once). Everything else is the interpreter's own doing:
-the Map, the retries, the catches, JsonMerge, the SNS notice, the Fail state. The one change to the
-definition: every Retry waits one second at most instead of up to minutes (``shorten_retries``).
+the Map, the retries, the catches, JsonMerge, the SNS notice, the Fail state. The changes to the
+definition: every Retry waits one second at most instead of up to minutes (``shorten_retries``), and
+the Load stage's two Data API calls answer as Pass states (moto's Redshift Data API has no
+BatchExecuteStatement, and its statements never finish): the load is sent, and FINISHED when asked.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import threading
@@ -26,7 +29,7 @@ from aws_cdk import assertions
 from moto import mock_aws
 
 from infra.config import EnvironmentConfig
-from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
+from lakehouse.pipeline import INGEST_ITERATION_STATE, LOAD_STATUS_STATE, NOTIFY_STATE, Stage
 from lambdas.ingest.ingest import IngestRequest
 from lambdas.score.score import ScoreRequest
 from lambdas.verify.verify import VerifyRequest
@@ -105,6 +108,21 @@ def scored(event: dict[str, Any], attempt: int) -> Reply:
     )
 
 
+def published(event: dict[str, Any], attempt: int) -> Reply:
+    """What the publish handler returns (lambdas.publish.publish.publish_run)."""
+    run_id = event["run"]["run_id"]
+    return Returns(
+        {
+            "manifest": f"s3://raw/runs/{run_id}/publish.json",
+            "recorded": False,
+            "export_uri": f"s3://analytics/exports/run_id={run_id}/",
+            "views": ["v_opportunities"],
+            "exported_rows": {"posts": 250},
+            "load_sqls": ["CREATE SCHEMA IF NOT EXISTS lakehouse", "DELETE FROM lakehouse.stage_posts"],
+        }
+    )
+
+
 def verified(event: dict[str, Any], attempt: int) -> Reply:
     return Returns(
         {
@@ -123,9 +141,15 @@ class ScriptedLambda:
         self.names = {
             targets.ingest_function_arn.rsplit(":", 1)[-1]: "ingest",
             targets.score_function_arn.rsplit(":", 1)[-1]: "score",
+            targets.publish_function_arn.rsplit(":", 1)[-1]: "publish",
             targets.verify_function_arn.rsplit(":", 1)[-1]: "verify",
         }
-        self.answers: dict[str, Answer] = {"ingest": ingested, "score": scored, "verify": verified}
+        self.answers: dict[str, Answer] = {
+            "ingest": ingested,
+            "score": scored,
+            "publish": published,
+            "verify": verified,
+        }
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()  # the Map's iterations invoke from several threads
 
@@ -348,7 +372,7 @@ def pipeline(dev_template: dict[str, Any], moto_as_aws: None, monkeypatch: pytes
     from moto.glue.models import FakeJob
 
     targets = Targets.as_deployed(dev_template)
-    definition = shorten_retries(render(dev_template, targets))
+    definition = _scripted_data_api(shorten_retries(render(dev_template, targets)))
     lambdas, glue = ScriptedLambda(targets), ScriptedGlue()
     monkeypatch.setattr(
         LambdaSimpleBackend,
@@ -370,7 +394,12 @@ def pipeline(dev_template: dict[str, Any], moto_as_aws: None, monkeypatch: pytes
             ),
         )["Role"]["Arn"]
         functions = boto3.client("lambda", region_name=REGION)
-        for arn in (targets.ingest_function_arn, targets.score_function_arn, targets.verify_function_arn):
+        for arn in (
+            targets.ingest_function_arn,
+            targets.score_function_arn,
+            targets.publish_function_arn,
+            targets.verify_function_arn,
+        ):
             created = functions.create_function(
                 FunctionName=arn.rsplit(":", 1)[-1],
                 Runtime="python3.12",
@@ -395,6 +424,18 @@ def pipeline(dev_template: dict[str, Any], moto_as_aws: None, monkeypatch: pytes
             roleArn=role_arn,
         )["stateMachineArn"]
         yield Pipeline(definition, targets, machine_arn, lambdas, glue, client)
+
+
+def _scripted_data_api(definition: dict[str, Any]) -> dict[str, Any]:
+    """The Load stage's Data API calls as Pass states with the answers a finished load gives."""
+    states = definition["States"]
+    for name, result in (
+        (Stage.LOAD.state_name, {"statement_id": "stand-in-statement"}),
+        (LOAD_STATUS_STATE, {"status": "FINISHED", "detail": "{}"}),
+    ):
+        task = states[name]
+        states[name] = {"Type": "Pass", "Result": result, "ResultPath": task["ResultPath"], "Next": task["Next"]}
+    return definition
 
 
 def _zip(name: str, source: str) -> bytes:
@@ -648,3 +689,23 @@ def test_a_subreddit_that_keeps_failing_is_recorded_and_the_run_goes_on(pipeline
     assert len(pipeline.job_runs()) == 1
     (verify_event,) = pipeline.lambdas.events("verify")
     assert VerifyRequest.from_event(verify_event).failed.keys() == {"SaaS"}
+
+
+def test_a_load_the_warehouse_rolled_back_notifies_and_fails_the_run_with_redshifts_words(pipeline: Pipeline) -> None:
+    definition = copy.deepcopy(pipeline.definition)
+    detail = json.dumps({"Status": "FAILED", "Error": "ERROR: Spectrum Scan Error: column count mismatch"})
+    definition["States"][LOAD_STATUS_STATE]["Result"] = {"status": "FAILED", "detail": detail}
+    role = pipeline.client.describe_state_machine(stateMachineArn=pipeline.machine_arn)["roleArn"]
+    arn = pipeline.client.create_state_machine(name="load-fails", definition=json.dumps(definition), roleArn=role)
+    failing = Pipeline(
+        definition, pipeline.targets, arn["stateMachineArn"], pipeline.lambdas, pipeline.glue, pipeline.client
+    )
+
+    execution = failing.run("run-20")
+
+    assert execution.status == "FAILED"
+    assert execution.description["error"] == f"{Stage.LOAD.state_name}.StatementFailed"
+    assert "column count mismatch" in execution.description["cause"]
+    assert pipeline.lambdas.events("verify") == []  # a run whose load failed is not verified
+    ((_, message),) = pipeline.notices()
+    assert message.startswith("Run run-20 failed in state Load with StatementFailed: ")

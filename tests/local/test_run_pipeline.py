@@ -12,8 +12,11 @@ import pyarrow.dataset as ds
 import pytest
 
 from lakehouse.pipeline import INGEST_ITERATION_STATE, NOTIFY_STATE, Stage
+from lakehouse.serving import warehouse_tables
+from lakehouse_tools.cli import main
 from lakehouse_tools.local.definition import synthesized_definition
 from lakehouse_tools.local.runner import RunOptions, run
+from lakehouse_tools.local.warehouse import WAREHOUSE_FILE, LocalWarehouse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -54,7 +57,9 @@ def test_a_full_run_walks_the_state_machine_and_reports_every_stage(clean: tuple
     path, state = [], definition["StartAt"]
     while state in definition["States"]:  # the main path, as the deployed definition has it
         path.append(state)
-        state = definition["States"][state].get("Next")
+        found = definition["States"][state]
+        # a Choice's main path is its first choice (Load done? -> FINISHED)
+        state = found["Choices"][0]["Next"] if found["Type"] == "Choice" else found.get("Next")
     assert _top_level(summary["states"]) == path
     assert summary["states"].count(f"{Stage.INGEST.state_name}/{INGEST_ITERATION_STATE}") == 2
     assert list(summary["stages"]) == [stage.value for stage in Stage]
@@ -70,7 +75,7 @@ def test_a_full_run_walks_the_state_machine_and_reports_every_stage(clean: tuple
     )
     subreddits = summary["stages"]["ingest"]["by_subreddit"]
     assert manifests == sorted(
-        [*(f"ingest/{name}.json" for name in subreddits), "process.json", "score.json", "verify.json"]
+        [*(f"ingest/{name}.json" for name in subreddits), "process.json", "score.json", "publish.json", "verify.json"]
     )
 
 
@@ -123,7 +128,44 @@ def test_every_problem_post_is_scored_with_verbatim_evidence_and_a_rerun_pays_no
     assert len(_scores(lake)) == len(scores)  # no duplicate score
 
 
-@pytest.mark.parametrize("stage", [Stage.INGEST, Stage.PROCESS])
+def _warehouse(lake: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every warehouse table's rows, without the wall clock's columns (when a snapshot was fetched or scored)."""
+    warehouse = LocalWarehouse(lake / WAREHOUSE_FILE)
+    try:
+        tables = {}
+        for table in warehouse_tables():
+            result = warehouse.query(f"SELECT * FROM lakehouse.{table}")  # noqa: S608
+            keep = [i for i, name in enumerate(result.columns) if name not in (*WALL_CLOCK_COLUMNS, "scored_at")]
+            tables[table] = sorted((tuple(row[i] for i in keep) for row in result.rows), key=repr)
+        return tables
+    finally:
+        warehouse.close()
+
+
+def test_the_warehouse_holds_the_lakes_posts_and_scores_and_the_views_rank_them(
+    clean: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake, summary = clean
+    posts = ds.dataset(lake / "processed" / "posts", format="parquet", partitioning="hive").to_table()
+    warehouse = _warehouse(lake)
+    assert sorted(row[0] for row in warehouse["posts"]) == sorted(posts.column("post_id").to_pylist())
+    scores = {(row["post_id"], row["prompt_version"]): row["opportunity_score"] for row in _scores(lake)}
+    assert {(row[0], row[1]): row[11] for row in warehouse["opportunity_scores"]} == scores
+    assert summary["stages"]["load"]["warehouse_rows"] == {name: len(rows) for name, rows in warehouse.items()}
+    assert summary["stages"]["publish"]["exported_rows"]["posts"] == len(warehouse["posts"])
+
+    assert (
+        main(["sql", "--lake", str(lake), "SELECT opportunity_rank, opportunity_score FROM v_opportunities LIMIT 10"])
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    ranked = [[float(cell) for cell in line.split()] for line in lines[2:-1]]
+    assert len(ranked) == 10
+    assert ranked == sorted(ranked, key=lambda row: (row[0], -row[1]))  # rank 1 first, scores falling
+    assert [row[1] for row in ranked] == sorted((row[1] for row in ranked), reverse=True)
+
+
+@pytest.mark.parametrize("stage", [Stage.INGEST, Stage.PROCESS, Stage.PUBLISH, Stage.LOAD])
 def test_failing_after_a_stage_then_rerunning_the_run_id_leaves_processed_as_a_clean_run(
     tmp_path: Path, clean: tuple[Path, dict[str, Any]], stage: Stage
 ) -> None:
@@ -147,6 +189,7 @@ def test_failing_after_a_stage_then_rerunning_the_run_id_leaves_processed_as_a_c
     assert not any(path.endswith("/new") for path in rerun["reddit_requests"])
     assert _processed(lake) == _processed(clean[0])
     assert _scores(lake) == _scores(clean[0])  # scoring is deterministic
+    assert _warehouse(lake) == _warehouse(clean[0])
 
 
 def test_the_local_order_is_the_definitions(tmp_path: Path) -> None:
