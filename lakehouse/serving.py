@@ -2,10 +2,16 @@
 
 The views are written once, in Athena's dialect (Trino), one a file: ``sql/athena/views/<name>.sql``
 holds ``CREATE OR REPLACE VIEW <name> AS ...``. Athena runs them as written; offline, DuckDB runs
-them transpiled by sqlglot (``lakehouse_tools.sql``). The tables need no file of their own: in AWS
+them transpiled by sqlglot (``lakehouse_tools.local.sql``). The tables need no file of their own: in AWS
 they are Glue Data Catalog tables derived from the declarations (``infra.constructs.processed_catalog``,
 partition projection, no crawler), and offline they are DuckDB views over the same Parquet, derived
 from the same declarations.
+
+A run's increment for the warehouse is one SELECT a warehouse table (``sql/athena/exports``), which the
+Publish step UNLOADs to the run's own prefix; the warehouse's DDL and load are ``sql/redshift``, sent by
+the Load step as one batch (:func:`load_statements`).
+
+The Publish Lambda ships ``sql/`` beside this package (``infra.constructs.publish_function``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from lakehouse_tools.local.runner import DEFAULT_CONCURRENCY, DEFAULT_ENV, DEFAULT_SCORER, SCORERS, STAGES
+from lakehouse_tools.local.runner import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_ENV,
+    DEFAULT_SCORER,
+    NOTHING_TO_DO,
+    SCORERS,
+    STAGES,
+)
 from lakehouse_tools.replay.options import ReplayOptions
 
 
@@ -172,13 +179,24 @@ def _print_summary(summary: dict[str, object]) -> None:
     score = stages.get("score")
     if score and "error" in score:
         print(f"  FAILED score: {score['error']}", file=sys.stderr)
-    elif score and not score.get("placeholder"):
+    elif score and not score.get(NOTHING_TO_DO):
         done = " (already scored: no calls)" if score.get("recorded") else ""
         print(
             f"score{done}: {score['problem_posts']} problem posts, {score['scored']} scored, {score['failed']} failed, "
             f"{score['still_waiting']} waiting; {score['model_calls']} {score['backend']} calls "
             f"({score['model_id']}), ${score['cost_usd']:.4f} of ${score['budget_usd']:.2f}"
         )
+    for name in ("publish", "load"):
+        stage = stages.get(name)
+        if stage and "error" in stage:
+            print(f"  FAILED {name}: {stage['error']}", file=sys.stderr)
+    publish, load = stages.get("publish"), stages.get("load")
+    if publish and "views" in publish:
+        rows = ", ".join(f"{count} {table}" for table, count in publish["exported_rows"].items())
+        print(f"publish: {len(publish['views'])} views; exported {rows} to {publish['export_uri']}")
+    if load and "warehouse_rows" in load:
+        rows = ", ".join(f"{count} {table}" for table, count in load["warehouse_rows"].items())
+        print(f'load: the warehouse holds {rows} (lakehouse sql --warehouse "SELECT ...")')
     execution = summary["execution"]
     assert isinstance(execution, dict)
     if execution["status"] != "SUCCEEDED":

@@ -43,9 +43,7 @@ from lakehouse.pipeline import (
 )
 from lakehouse.serving import warehouse_tables
 from lakehouse_tools.local.definition import synthesized_definition
-from lakehouse_tools.local.sql import LocalAthena
 from lakehouse_tools.local.state_machine import LocalStateMachine
-from lakehouse_tools.local.warehouse import LOCAL_COPY_ROLE, WAREHOUSE_FILE, LocalWarehouse
 from lakehouse_tools.replay.corpus import Corpus, DirectoryCorpus, open_corpus
 from lakehouse_tools.replay.options import ReplayOptions
 from lambdas.ingest.settings import RequestShare, RetryPolicy, RuntimeSettings
@@ -277,7 +275,8 @@ def run(options: RunOptions, *, definition: Mapping[str, Any] | None = None) -> 
     summary["execution"] = {"status": execution.status, "error": execution.error, "cause": execution.cause}
     for state in execution.durations:
         if (stage := Stage.of_state(state)) is not None:
-            summary["stages"][stage.value] = stages.summaries.get(stage, {"placeholder": True})
+            # A stage with no summary ran as a Pass: nothing to do here (Load with the warehouse switched off).
+            summary["stages"][stage.value] = stages.summaries.get(stage, {NOTHING_TO_DO: True})
             summary["timings_seconds"][stage.value] = execution.durations[state]
     summary["reddit_requests"] = dict(sorted(stages.requests.items()))
     summary["model_calls"] = _model_calls(summary["stages"].get(Stage.SCORE.value))
@@ -298,6 +297,10 @@ def run(options: RunOptions, *, definition: Mapping[str, Any] | None = None) -> 
 
 def _state_of(stage: str | None) -> str | None:
     return None if stage is None else Stage(stage).state_name
+
+
+NOTHING_TO_DO = "nothing_to_do"
+"""The summary of a stage that ran as a Pass state."""
 
 
 class _LocalStages:
@@ -488,6 +491,8 @@ class _LocalStages:
     def publish(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
         """The publish function's work on Athena's stand-in: the views in DuckDB, the export under
         ``exports/run_id=<run_id>/`` of the lake, the load's statements rendered for the local warehouse."""
+        from lakehouse_tools.local.sql import LocalAthena  # duckdb and sqlglot: only a run that publishes
+        from lakehouse_tools.local.warehouse import LOCAL_COPY_ROLE
         from lambdas.publish.publish import PublishRequest, publish_run
 
         exports = self.lake / "exports"
@@ -515,6 +520,8 @@ class _LocalStages:
     def load(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
         """BatchExecuteStatement's stand-in: the statements run on the lake's warehouse file, in one
         transaction, before it answers (so the status it is asked next is FINISHED)."""
+        from lakehouse_tools.local.warehouse import WAREHOUSE_FILE, LocalWarehouse
+
         warehouse = LocalWarehouse(self.lake / WAREHOUSE_FILE)
         try:
             warehouse.execute_batch(list(parameters["Sqls"]))
@@ -603,7 +610,7 @@ def _score_loggers() -> list[logging.Logger]:
 
 def _model_calls(score: Mapping[str, Any] | None) -> dict[str, Any]:
     """The run's model calls and their cost (zero on a rerun of a scored run: it calls no backend)."""
-    if not score or "error" in score or score.get("placeholder"):
+    if not score or "error" in score or score.get(NOTHING_TO_DO):
         return {"calls": 0, "cost_usd": 0.0}
     recorded = bool(score.get("recorded"))
     return {
