@@ -301,6 +301,16 @@ class EnvironmentConfig:
         """``{project}-{env}-{purpose}``: the one naming rule for named resources."""
         return f"{self.resource_prefix}-{purpose}"
 
+    @property
+    def database_name(self) -> str:
+        """``reddit_lakehouse_dev``: the Glue database; Athena identifiers take underscores, not hyphens."""
+        return f"{self.project}_{self.name}".replace("-", "_")
+
+    @property
+    def analyst_workgroup_name(self) -> str:
+        """The Athena workgroup the views are published in and analysts query."""
+        return self.resource_name("analysts")
+
 
 # --------------------------------------------------------------------------- parsing
 

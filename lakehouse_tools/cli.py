@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from lakehouse_tools.athena import AthenaQueryError
 from lakehouse_tools.local.runner import (
     DEFAULT_CONCURRENCY,
     DEFAULT_ENV,
@@ -362,14 +363,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = commands.add_parser(
         "sql",
-        help="run Athena SQL over a local lake, views included (DuckDB, transpiled by sqlglot)",
+        help="run Athena SQL over a local lake (DuckDB, transpiled by sqlglot) or a deployed environment's Athena",
         description="Run Athena (Trino) SQL over a local lake: the tables of lakehouse/tables.py and the views of "
-        "sql/athena/views, on DuckDB.",
+        "sql/athena/views, on DuckDB. With --engine athena, the same query runs in a deployed environment's "
+        "Athena workgroup (AWS credentials from the usual chain, the region from cdk.json).",
         epilog="examples:\n"
         '  lakehouse sql "SELECT opportunity_rank, title, opportunity_score FROM v_opportunities LIMIT 10"\n'
         '  lakehouse sql --warehouse "SELECT TOP 5 post_id, opportunity_score FROM lakehouse.opportunity_scores '
-        'ORDER BY opportunity_score DESC"',
+        'ORDER BY opportunity_score DESC"\n'
+        '  AWS_PROFILE=analyst lakehouse sql --engine athena --env prod "SELECT * FROM v_run_costs LIMIT 5"',
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sql.add_argument(
+        "--engine",
+        default=LOCAL_ENGINE,
+        choices=SQL_ENGINES,
+        help=f"where the query runs: {LOCAL_ENGINE} (DuckDB over --lake, the default) or athena (--env's workgroup)",
+    )
+    sql.add_argument(
+        "--env",
+        default=DEFAULT_ENV,
+        metavar="NAME",
+        help=f"with --engine athena: the cdk.json environment to query (default {DEFAULT_ENV})",
     )
     sql.add_argument("query", metavar="SQL", help="one or more statements; the last one's rows are printed")
     sql.add_argument("--lake", default=".lake", metavar="DIR", help="the lake directory (default .lake)")
@@ -384,18 +399,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 FORMATS = ("table", "csv", "json")
+LOCAL_ENGINE = "local"
+SQL_ENGINES = (LOCAL_ENGINE, "athena")
 _CELL_WIDTH = 60
 
 
 def _sql(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from lakehouse_tools.athena import DeployedAthena
+    from lakehouse_tools.local.runner import cdk_environment
     from lakehouse_tools.local.sql import LocalAthena  # duckdb and sqlglot, only for this subcommand
     from lakehouse_tools.local.warehouse import WAREHOUSE_FILE, LocalWarehouse
 
     lake = Path(args.lake)
-    engine: LocalAthena | LocalWarehouse
-    if args.warehouse:
+    engine: LocalAthena | LocalWarehouse | DeployedAthena
+    if args.engine != LOCAL_ENGINE:
+        if args.warehouse:
+            raise ValueError("--warehouse is the local warehouse; a deployed one is reached from BI tools")
+        engine = DeployedAthena.of(cdk_environment(args.env))
+    elif args.warehouse:
         if not (lake / WAREHOUSE_FILE).is_file():
             raise FileNotFoundError(f"no warehouse at {lake / WAREHOUSE_FILE} (a run's Load stage builds it)")
         engine = LocalWarehouse(lake / WAREHOUSE_FILE)
@@ -446,6 +469,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"lakehouse {args.command}: {exc}", file=sys.stderr)
         return 2
+    except AthenaQueryError as exc:
+        print(f"lakehouse {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

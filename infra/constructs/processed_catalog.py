@@ -28,7 +28,7 @@ from lakehouse.serving import QUERIED_TABLES
 from lakehouse.tables import MONTH_PARTITION, PROMPT_PARTITION, SCORED_DATE_PARTITION, ColumnType, Table
 from lambdas.score.prompt import PROMPTS_DIR
 
-__all__ = ["CATALOG_TABLES", "FIRST_REDDIT_MONTH", "ProcessedCatalog", "catalog_columns", "database_name"]
+__all__ = ["CATALOG_TABLES", "FIRST_REDDIT_MONTH", "ProcessedCatalog", "catalog_columns"]
 
 _TYPES: Mapping[ColumnType, glue.Type] = MappingProxyType(
     {
@@ -56,11 +56,6 @@ def prompt_versions() -> list[str]:
 def catalog_columns(table: Table) -> list[glue.Column]:
     """The table's columns inside its files (the partition is the table's partition key)."""
     return [glue.Column(name=column.name, type=_TYPES[column.type]) for column in table.file_columns]
-
-
-def database_name(project: str, environment: str) -> str:
-    """``reddit_lakehouse_dev``: Athena identifiers take underscores, not the resource names' hyphens."""
-    return f"{project}_{environment}".replace("-", "_")
 
 
 class ProcessedCatalog(Construct):

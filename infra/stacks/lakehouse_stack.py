@@ -18,7 +18,7 @@ from infra.constructs.lake_storage import LakeStorage
 from infra.constructs.pipeline_monitoring import PipelineMonitoring
 from infra.constructs.pipeline_schedule import PipelineSchedule
 from infra.constructs.pipeline_state_machine import LoadTarget, PipelineStateMachine
-from infra.constructs.processed_catalog import ProcessedCatalog, database_name
+from infra.constructs.processed_catalog import ProcessedCatalog
 from infra.constructs.processing_job import ProcessingJob
 from infra.constructs.publish_function import PublishFunction
 from infra.constructs.score_function import ScoreFunction
@@ -116,7 +116,7 @@ class LakehouseStack(cdk.Stack):
         self.catalog = ProcessedCatalog(
             self,
             "Catalog",
-            database_name=database_name(config.project, config.name),
+            database_name=config.database_name,
             processed_bucket=self.storage.processed_bucket,
             analytics_bucket=self.storage.analytics_bucket,
             removal_policy=removal_policy,
@@ -138,7 +138,7 @@ class LakehouseStack(cdk.Stack):
         self.workgroup = AnalystWorkgroup(
             self,
             "Athena",
-            workgroup_name=config.resource_name("analysts"),
+            workgroup_name=config.analyst_workgroup_name,
             results_bucket=self.storage.athena_results_bucket,
             encryption_key=self.storage.key,
             bytes_scanned_cutoff_mb=config.athena.bytes_scanned_cutoff_mb,

@@ -145,11 +145,16 @@ def _corpus_for(source: str, synthetic: Mapping[str, Any]) -> Corpus | None:
 
 def environment_config(options: RunOptions) -> EnvironmentConfig:
     """The cdk.json environment the run takes its settings from (``--env``, dev by default)."""
+    return cdk_environment(options.env, options.config_path)
+
+
+def cdk_environment(name: str, config_path: Path = CDK_JSON) -> EnvironmentConfig:
+    """One environment of cdk.json, validated as ``cdk synth`` validates it."""
     try:
-        context = json.loads(options.config_path.read_text())["context"]
+        context = json.loads(config_path.read_text())["context"]
     except FileNotFoundError:
-        raise FileNotFoundError(f"no {options.config_path}: the local run reads its settings from cdk.json") from None
-    return load_environment(context, options.env)
+        raise FileNotFoundError(f"no {config_path}: environments are declared in cdk.json") from None
+    return load_environment(context, name)
 
 
 def ingest_settings(

@@ -14,9 +14,7 @@ The session runs in UTC, as Athena does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import sqlglot
@@ -24,8 +22,9 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 
 from lakehouse.serving import QUERIED_TABLES, View, athena_views
 from lakehouse.tables import ColumnType, Table
+from lakehouse_tools.query import QueryResult
 
-__all__ = ["LocalAthena", "QueryResult", "to_duckdb"]
+__all__ = ["LocalAthena", "to_duckdb"]
 
 _DUCKDB_TYPES = {
     ColumnType.STRING: "VARCHAR",
@@ -48,15 +47,6 @@ def to_duckdb(sql: str) -> list[str]:
         ]
     except SqlglotError as exc:
         raise ValueError(f"not Athena SQL sqlglot can translate: {exc}") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class QueryResult:
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-
-    def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
 class LocalAthena:

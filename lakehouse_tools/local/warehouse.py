@@ -21,7 +21,8 @@ import sqlglot
 from sqlglot import exp
 
 from lakehouse.serving import REDSHIFT_DDL, export_queries, load_statements
-from lakehouse_tools.local.sql import LocalAthena, QueryResult
+from lakehouse_tools.local.sql import LocalAthena
+from lakehouse_tools.query import QueryResult
 
 __all__ = ["LOCAL_COPY_ROLE", "WAREHOUSE_FILE", "LocalWarehouse", "export_increment", "redshift_to_duckdb"]
 
