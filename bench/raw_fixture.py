@@ -5,8 +5,8 @@
 What it holds (all a pure function of (rows, seed)):
 
 - ``round(0.8 * N)`` unique posts from ``SyntheticCorpus`` over 20 subreddits (the seven topical
-  profiles the product targets plus 13 generic ones) and its default 14 days;
-- 14 ingestion runs, one a day, the last at the corpus end: each post is first read by the listing
+  profiles the product targets plus 13 generic ones) over ``--days`` days (default 14);
+- one ingestion run a day, the last at the corpus end: each post is first read by the listing
   (``/r/<sub>/new``) of the first run after it was created, rendered at that run's clock;
 - the remaining ``N - round(0.8 * N)`` rows (~20%) are refresh snapshots (``/api/info``): posts
   picked at random among those not read by the last run, rendered again at the next run's clock
@@ -50,7 +50,7 @@ from lakehouse_tools.replay.synthetic import SyntheticCorpus  # noqa: E402
 FIXTURE_VERSION = 1
 SEED = 20261115
 UNIQUE_SHARE = 0.8
-RUNS = 14
+DEFAULT_DAYS = 14  # one ingestion run a day
 SUBREDDITS = (
     "Entrepreneur",
     "smallbusiness",
@@ -84,8 +84,8 @@ class Fixture:
     build_seconds: float
 
 
-def fixture_dir(rows: int, out_root: Path = DEFAULT_OUT_ROOT) -> Path:
-    return out_root / f"raw-{rows}"
+def fixture_dir(rows: int, out_root: Path = DEFAULT_OUT_ROOT, days: int = DEFAULT_DAYS) -> Path:
+    return out_root / (f"raw-{rows}" if days == DEFAULT_DAYS else f"raw-{rows}-{days}d")
 
 
 def load_fixture(directory: Path) -> Fixture | None:
@@ -100,9 +100,10 @@ def load_fixture(directory: Path) -> Fixture | None:
 
 
 def run_clocks(corpus: SyntheticCorpus) -> list[float]:
-    """The start of each ingestion run: evenly spaced, the last at the corpus end."""
-    step = (corpus.end - corpus.start) / RUNS
-    return [round(corpus.start + (r + 1) * step) for r in range(RUNS)]
+    """The start of each ingestion run, one a day: evenly spaced, the last at the corpus end."""
+    runs = round(corpus.days)
+    step = (corpus.end - corpus.start) / runs
+    return [round(corpus.start + (r + 1) * step) for r in range(runs)]
 
 
 def run_id_of(clock: float) -> str:
@@ -156,15 +157,16 @@ def _write_unit(args: tuple[_Unit, str]) -> tuple[int, int]:
 
 def _plan(corpus: SyntheticCorpus, rows: int, unique: int) -> list[_Unit]:
     clocks = run_clocks(corpus)
+    runs = len(clocks)
     listed: dict[tuple[int, int], list[str]] = defaultdict(list)
     refreshable: list[tuple[int, int, str]] = []
     for s, name in enumerate(SUBREDDITS):
         index = corpus.index(name)
         assert index is not None
         for created, post_id in zip(index.created, index.ids, strict=True):
-            run = min(bisect.bisect_left(clocks, created), RUNS - 1)
+            run = min(bisect.bisect_left(clocks, created), runs - 1)
             listed[(s, run)].append(post_id)
-            if run + 1 < RUNS:
+            if run + 1 < runs:
                 refreshable.append((s, run + 1, post_id))
     extra = rows - unique
     if extra > len(refreshable):
@@ -175,7 +177,7 @@ def _plan(corpus: SyntheticCorpus, rows: int, unique: int) -> list[_Unit]:
     units = [
         _Unit(s, r, listed.get((s, r), []), sorted(refreshed.get((s, r), []), reverse=True))
         for s in range(len(SUBREDDITS))
-        for r in range(RUNS)
+        for r in range(runs)
         if listed.get((s, r)) or refreshed.get((s, r))
     ]
     # Biggest first, so the pool's last tasks are small ones.
@@ -183,14 +185,14 @@ def _plan(corpus: SyntheticCorpus, rows: int, unique: int) -> list[_Unit]:
     return units
 
 
-def build(rows: int, out: Path, workers: int | None = None) -> Fixture:
+def build(rows: int, out: Path, workers: int | None = None, days: int = DEFAULT_DAYS) -> Fixture:
     """Write the raw zone for ``rows`` rows into ``out`` (replacing it)."""
     global _CORPUS, _CLOCKS
     if rows < 100:
         raise ValueError("at least 100 rows")
     started = time.perf_counter()
     unique = round(rows * UNIQUE_SHARE)
-    corpus = SyntheticCorpus(seed=SEED, subreddits=list(SUBREDDITS), posts=unique)
+    corpus = SyntheticCorpus(seed=SEED, subreddits=list(SUBREDDITS), posts=unique, days=days)
     _CORPUS, _CLOCKS = corpus, run_clocks(corpus)
     units = _plan(corpus, rows, unique)
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
@@ -212,7 +214,7 @@ def build(rows: int, out: Path, workers: int | None = None) -> Fixture:
         rows=rows,
         unique_posts=unique,
         refresh_snapshots=rows - unique,
-        runs=RUNS,
+        runs=len(_CLOCKS),
         subreddits=len(SUBREDDITS),
         objects=sum(r[1] for r in results),
         bytes=sum(p.stat().st_size for p in tmp.rglob("*.parquet")),
@@ -226,12 +228,14 @@ def build(rows: int, out: Path, workers: int | None = None) -> Fixture:
     return fixture
 
 
-def ensure(rows: int, out_root: Path = DEFAULT_OUT_ROOT, workers: int | None = None) -> tuple[Path, Fixture]:
-    """The cached raw zone for ``rows`` rows, built first if missing."""
-    directory = fixture_dir(rows, out_root)
+def ensure(
+    rows: int, out_root: Path = DEFAULT_OUT_ROOT, workers: int | None = None, days: int = DEFAULT_DAYS
+) -> tuple[Path, Fixture]:
+    """The cached raw zone for ``rows`` rows over ``days`` days, built first if missing."""
+    directory = fixture_dir(rows, out_root, days)
     fixture = load_fixture(directory)
-    if fixture is None or fixture.rows != rows:
-        fixture = build(rows, directory, workers)
+    if fixture is None or fixture.rows != rows or fixture.runs != days:
+        fixture = build(rows, directory, workers, days)
     return directory, fixture
 
 
@@ -239,13 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--out", type=Path, help="default: bench/.out/raw-<rows>")
+    parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"default {DEFAULT_DAYS}, one run a day")
     parser.add_argument("--workers", type=int)
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
     args = parser.parse_args(argv)
-    out = args.out or fixture_dir(args.rows)
+    out = args.out or fixture_dir(args.rows, days=args.days)
     fixture = load_fixture(out)
-    if args.force or fixture is None or fixture.rows != args.rows:
-        fixture = build(args.rows, out, args.workers)
+    if args.force or fixture is None or fixture.rows != args.rows or fixture.runs != args.days:
+        fixture = build(args.rows, out, args.workers, args.days)
     print(json.dumps({"dir": str(out), **asdict(fixture)}))
     return 0
 

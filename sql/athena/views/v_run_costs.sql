@@ -1,9 +1,10 @@
 -- LLM spend and volumes per run and model, from the scoring ledger: what each run sent, what came back,
--- what it cost (answers that failed validation were paid for too).
+-- what it cost (answers that failed validation were paid for too). scored_date (the run's day, the
+-- ledger's partition) is a grouping key, so a filter on it prunes partitions through the view.
 CREATE OR REPLACE VIEW v_run_costs AS
 SELECT
     l.run_id,
-    min(l.scored_date) AS scored_date,
+    l.scored_date,
     l.model_id,
     l.backend,
     l.mode,
@@ -18,4 +19,4 @@ SELECT
     min(l.scored_at) AS first_scored_at,
     max(l.scored_at) AS last_scored_at
 FROM llm_costs AS l
-GROUP BY l.run_id, l.model_id, l.backend, l.mode
+GROUP BY l.run_id, l.scored_date, l.model_id, l.backend, l.mode
