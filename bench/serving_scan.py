@@ -162,7 +162,7 @@ def _process(lake: Path, now: float) -> None:
 
 def _score(lake: Path, end: datetime) -> dict[str, Any]:
     """One scoring run over everything processed, as the local run invokes the function."""
-    from lakehouse_tools.local.runner import DEFAULT_ENV, cdk_environment
+    from lakehouse_tools.local.runner import DEFAULT_ENV, LocalLambdaContext, cdk_environment, environment_variables
     from lambdas.score.handler import clear_clients, handler
     from lambdas.score.settings import Backend, BatchPolicy, ScoreSettings
 
@@ -175,22 +175,10 @@ def _score(lake: Path, end: datetime) -> dict[str, Any]:
         backend=Backend.HEURISTIC,
         policy=replace(config.llm.policy, batch=BatchPolicy(enabled=False)),  # batch jobs take hours
     )
-    saved = dict(os.environ)
-    os.environ.update(settings.to_env())
-    try:
+    event = {"run": {"run_id": "bench-serving", "run_started_at": end.isoformat()}}
+    with environment_variables(settings.to_env()):
         clear_clients()
-        event = {"run": {"run_id": "bench-serving", "run_started_at": end.isoformat()}}
-        return dict(handler(event, _LambdaContext()))  # type: ignore[arg-type]
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-class _LambdaContext:
-    function_name = "bench-score"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench-score"
-    aws_request_id = "bench"
+        return dict(handler(event, LocalLambdaContext(function_name="bench-score")))  # type: ignore[arg-type]
 
 
 def measure(lake: Path, end: datetime, query: AnalystQuery) -> Measured:

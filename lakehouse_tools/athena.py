@@ -119,9 +119,6 @@ class DeployedAthena:
                 "is the environment deployed (cdk deploy -c env=...) and are these the right credentials?"
             )
 
-    def close(self) -> None:
-        """Nothing is held open between queries (the same surface as the local engines)."""
-
 
 def _plain(value: Any) -> Any:
     """pandas' missing values as None, its timestamps and numpy scalars as Python values, so every engine

@@ -24,6 +24,7 @@ from lakehouse_tools.local.runner import (
     SCORERS,
     STAGES,
 )
+from lakehouse_tools.query import QueryResult
 from lakehouse_tools.replay.options import ReplayOptions
 
 
@@ -386,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"with --engine athena: the cdk.json environment to query (default {DEFAULT_ENV})",
     )
-    sql.add_argument("query", metavar="SQL", help="one or more statements; the last one's rows are printed")
+    sql.add_argument(
+        "query", metavar="SQL", help="one or more statements, the last one's rows printed (Athena itself: one)"
+    )
     sql.add_argument("--lake", default=".lake", metavar="DIR", help="the lake directory (default .lake)")
     sql.add_argument("--format", default="table", choices=FORMATS, help="how rows are printed (default table)")
     sql.add_argument(
@@ -409,28 +412,32 @@ def _sql(args: argparse.Namespace) -> int:
 
     from lakehouse_tools.athena import DeployedAthena
     from lakehouse_tools.local.runner import cdk_environment
-    from lakehouse_tools.local.sql import LocalAthena  # duckdb and sqlglot, only for this subcommand
-    from lakehouse_tools.local.warehouse import WAREHOUSE_FILE, LocalWarehouse
 
-    lake = Path(args.lake)
-    engine: LocalAthena | LocalWarehouse | DeployedAthena
     if args.engine != LOCAL_ENGINE:
         if args.warehouse:
             raise ValueError("--warehouse is the local warehouse; a deployed one is reached from BI tools")
-        engine = DeployedAthena.of(cdk_environment(args.env))
-    elif args.warehouse:
+        return _print(args.format, DeployedAthena.of(cdk_environment(args.env)).query(args.query))
+    from lakehouse_tools.local.sql import LocalAthena  # duckdb: only for the local engines
+    from lakehouse_tools.local.warehouse import WAREHOUSE_FILE, LocalWarehouse
+
+    lake = Path(args.lake)
+    engine: LocalAthena | LocalWarehouse
+    if args.warehouse:
         if not (lake / WAREHOUSE_FILE).is_file():
             raise FileNotFoundError(f"no warehouse at {lake / WAREHOUSE_FILE} (a run's Load stage builds it)")
         engine = LocalWarehouse(lake / WAREHOUSE_FILE)
     else:
         engine = LocalAthena(lake)
     try:
-        result = engine.query(args.query)
+        return _print(args.format, engine.query(args.query))
     finally:
         engine.close()
-    if args.format == "json":
+
+
+def _print(output_format: str, result: QueryResult) -> int:
+    if output_format == "json":
         print(json.dumps(result.records(), ensure_ascii=False, indent=2, default=str))
-    elif args.format == "csv":
+    elif output_format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(result.columns)
         writer.writerows([_plain(value) for value in row] for row in result.rows)

@@ -104,7 +104,7 @@ class RunOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class _LambdaContext:
+class LocalLambdaContext:
     """What Powertools reads from a Lambda context, for in-process invocations."""
 
     function_name: str = "reddit-lakehouse-local-ingest"
@@ -114,7 +114,8 @@ class _LambdaContext:
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment_variables(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` set in os.environ while the block runs (as a Lambda sees its configuration), then restored."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -359,7 +360,7 @@ class _LocalStages:
     def _ingest_environment(self) -> Iterator[None]:
         """The function's environment and log stream for the whole Map (its iterations run in threads)."""
         with (
-            _environment(self.settings.to_env()),
+            environment_variables(self.settings.to_env()),
             self._log(Stage.INGEST) as log,
             _logs_to(log, _ingest_loggers),
             redirect_stdout(log),
@@ -378,7 +379,7 @@ class _LocalStages:
         event = dict(parameters["Payload"])
         assert self._ingest_handler is not None, "the Ingest state's environment was not entered"
         try:
-            output = self._ingest_handler(event, cast("LambdaContext", _LambdaContext()))
+            output = self._ingest_handler(event, cast("LambdaContext", LocalLambdaContext()))
         except Exception as exc:  # recorded for the summary; the state machine's Catch records it too
             with self._lock:
                 self._ingested[event["subreddit"]] = f"{type(exc).__name__}: {exc}"
@@ -471,7 +472,7 @@ class _LocalStages:
     @contextmanager
     def _score_environment(self) -> Iterator[None]:
         with (
-            _environment(self.score_settings().to_env()),
+            environment_variables(self.score_settings().to_env()),
             self._log(Stage.SCORE) as log,
             _logs_to(log, _score_loggers),
             redirect_stdout(log),
@@ -483,7 +484,7 @@ class _LocalStages:
 
         clear_clients()  # another run in this process may have scored another lake
         try:
-            output = handler(dict(parameters["Payload"]), cast("LambdaContext", _LambdaContext()))
+            output = handler(dict(parameters["Payload"]), cast("LambdaContext", LocalLambdaContext()))
         except Exception as exc:
             self.summaries[Stage.SCORE] = {"error": f"{type(exc).__name__}: {exc}"}
             raise
@@ -556,7 +557,7 @@ class _LocalStages:
             ingest_memory_mb=self.config.ingest.memory_mb,
         )
         with (
-            _environment(settings.to_env()),
+            environment_variables(settings.to_env()),
             self._log(Stage.VERIFY) as log,
             _logs_to(log, _verify_loggers),
             redirect_stdout(log),
@@ -567,7 +568,7 @@ class _LocalStages:
         from lambdas.verify.handler import handler
 
         try:
-            output = handler(dict(parameters["Payload"]), cast("LambdaContext", _LambdaContext()))
+            output = handler(dict(parameters["Payload"]), cast("LambdaContext", LocalLambdaContext()))
         finally:
             recorded = RunManifests(LocalObjectStore(self.lake / "runs")).read(self.run_id, Stage.VERIFY)
             self.summaries[Stage.VERIFY] = recorded or {"error": "the verify step wrote no manifest"}
